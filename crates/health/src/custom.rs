@@ -25,20 +25,21 @@
 //! - An expression that yields anything but a bool is an error.
 //! - A rule replaces kstatus entirely for its kinds: `deletionTimestamp` and
 //!   the `Reconciling`/`Stalled` conditions are not checked (as in Flux).
-//! - The environment has the CEL standard library with optional types and
-//!   the `strings` and `base64` extensions. Flux also has the `sets`
-//!   extension, which is missing here: an expression calling it fails to
-//!   evaluate (undeclared reference).
+//! - The environment is Flux's: the CEL standard library with optional
+//!   types, and the `strings`, `base64` (encoders) and `sets` extensions
+//!   (`sets.contains`, `sets.equivalent`, `sets.intersects`). Expressions are
+//!   parsed, not type-checked, as in Flux: type errors surface when
+//!   evaluating.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use cel::common::types::{
-    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString,
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, LIST_TYPE,
 };
-use cel::common::value::Val;
-use cel::{Context, Env, ExecutionError, Program};
+use cel::common::value::{CowVal, Val};
+use cel::{Context, DeclarationError, Env, ExecutionError, Program};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -204,11 +205,97 @@ impl fmt::Debug for CustomRules {
 
 fn environment() -> Env {
     let mut env = Env::stdlib();
-    // Both extensions only add overloads under fresh names; failing to add
-    // them would be a bug in the cel crate, and the environment still works.
+    // The extensions only add overloads under fresh names; failing to add
+    // one would be a bug in the cel crate, and the environment still works
+    // for every expression not calling it.
     let _ = env.add_extension(cel::extensions::strings);
     let _ = env.add_extension(cel::extensions::encoders);
+    let _ = env.add_extension(sets_extension);
     env
+}
+
+/// cel-go's `ext.Sets()`, which Flux enables: lists as sets, elements
+/// compared with CEL equality (so `1`, `1u` and `1.0` are the same).
+fn sets_extension(env: &mut Env) -> Result<(), DeclarationError> {
+    let two_lists = || vec![LIST_TYPE, LIST_TYPE];
+    env.add_overload(
+        "sets.contains",
+        "list_sets_contains_list",
+        two_lists(),
+        sets_contains,
+    )?;
+    env.add_overload(
+        "sets.equivalent",
+        "list_sets_equivalent_list",
+        two_lists(),
+        sets_equivalent,
+    )?;
+    env.add_overload(
+        "sets.intersects",
+        "list_sets_intersects_list",
+        two_lists(),
+        sets_intersects,
+    )
+}
+
+fn list_elements<'b, 'v>(
+    list: &'b (dyn Val + 'v),
+) -> Result<Vec<&'b (dyn Val + 'v)>, ExecutionError> {
+    let iterable = list
+        .as_iterable()
+        .ok_or_else(|| ExecutionError::UnexpectedType {
+            got: list.get_type().name().to_owned(),
+            want: "list".to_owned(),
+        })?;
+    let mut iter = iterable.iter();
+    let mut out = Vec::new();
+    while let Some(item) = iter.next() {
+        out.push(item);
+    }
+    Ok(out)
+}
+
+fn two_list_args<'b, 'v>(
+    function: &str,
+    args: Vec<CowVal<'b, 'v>>,
+) -> Result<[CowVal<'b, 'v>; 2], ExecutionError> {
+    args.try_into()
+        .map_err(|args: Vec<_>| ExecutionError::FunctionError {
+            function: function.to_owned(),
+            message: format!("expected 2 arguments, got {}", args.len()),
+        })
+}
+
+/// Whether every element of `subset` is in `set`.
+fn contains_all(set: &[&dyn Val], subset: &[&dyn Val]) -> bool {
+    subset
+        .iter()
+        .all(|wanted| set.iter().any(|have| have.equals(*wanted)))
+}
+
+fn sets_contains<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let [set, subset] = two_list_args("sets.contains", args)?;
+    let (set, subset) = (
+        list_elements(set.as_ref())?,
+        list_elements(subset.as_ref())?,
+    );
+    Ok(CowVal::owned(CelBool::from(contains_all(&set, &subset))))
+}
+
+fn sets_equivalent<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let [a, b] = two_list_args("sets.equivalent", args)?;
+    let (a, b) = (list_elements(a.as_ref())?, list_elements(b.as_ref())?);
+    Ok(CowVal::owned(CelBool::from(
+        contains_all(&a, &b) && contains_all(&b, &a),
+    )))
+}
+
+fn sets_intersects<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let [a, b] = two_list_args("sets.intersects", args)?;
+    let (a, b) = (list_elements(a.as_ref())?, list_elements(b.as_ref())?);
+    Ok(CowVal::owned(CelBool::from(
+        a.iter().any(|x| b.iter().any(|y| x.equals(*y))),
+    )))
 }
 
 impl CustomRules {

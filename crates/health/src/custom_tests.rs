@@ -380,6 +380,24 @@ fn common_cel_features() {
         ),
         ("int(status.ratio) == 1", true),
         ("string(status.readyReplicas) == '3'", true),
+        (
+            "sets.contains(status.conditions.map(c, c.type), ['Ready', 'Synced'])",
+            true,
+        ),
+        (
+            "sets.contains(status.conditions.map(c, c.type), ['Ready', 'Missing'])",
+            false,
+        ),
+        ("sets.contains([1, 2, 3], [1.0, 2u])", true),
+        ("sets.equivalent(['a', 'b', 'b'], ['b', 'a'])", true),
+        ("sets.equivalent(['a'], ['a', 'c'])", false),
+        (
+            "sets.intersects(status.conditions.map(c, c.status), ['False'])",
+            true,
+        ),
+        ("sets.intersects([], ['x'])", false),
+        ("base64.decode('aGk=') == b'hi'", true),
+        ("status.phase.split('n') == ['Ru', '', 'i', 'g']", true),
     ];
     let mut failures = Vec::new();
     for (index, (expression, want)) in cases.iter().enumerate() {
