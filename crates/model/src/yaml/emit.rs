@@ -158,7 +158,7 @@ impl Emitter {
             }
             Value::Object(map) => {
                 let mut keys: Vec<(&String, &Value)> = map.iter().collect();
-                keys.sort_by(|a, b| key_order(a.0, b.0));
+                merge_sort_by_key_less(&mut keys);
                 self.increase_indent(false, false);
                 for (k, val) in keys {
                     self.write_indent();
@@ -617,8 +617,49 @@ fn analyze(value: &str) -> Analysis {
     a
 }
 
-/// go-yaml v2's `keyList.Less` for two string keys: letters sort before
-/// non-letters, and runs of digits compare by numeric value.
+/// Sort entries by go-yaml's key order with a merge sort that tolerates an
+/// inconsistent comparison.
+///
+/// go-yaml's `keyList.Less` is not transitive for some key sets (`"10"`,
+/// `"1a"`, `"2"`: 10 < 1a < 2 < 10); for those, kustomize's order depends on
+/// Go's random map iteration and is not reproducible. `slice::sort_by` may
+/// panic on such comparisons, so a plain stable merge sort is used: it gives
+/// go-yaml's order whenever that order is well defined.
+fn merge_sort_by_key_less<V: Copy>(items: &mut Vec<(&String, V)>) {
+    if items.len() <= 1 {
+        return;
+    }
+    if items.len() <= 16 {
+        // Insertion sort: small mappings dominate.
+        for i in 1..items.len() {
+            let mut j = i;
+            while j > 0 && key_less(items[j].0, items[j - 1].0) {
+                items.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        return;
+    }
+    let mut right = items.split_off(items.len() / 2);
+    merge_sort_by_key_less(items);
+    merge_sort_by_key_less(&mut right);
+    let left = std::mem::take(items);
+    items.reserve(left.len() + right.len());
+    let (mut l, mut r) = (left.into_iter().peekable(), right.into_iter().peekable());
+    while let (Some(a), Some(b)) = (l.peek(), r.peek()) {
+        if key_less(b.0, a.0) {
+            items.extend(r.next());
+        } else {
+            items.extend(l.next());
+        }
+    }
+    items.extend(l);
+    items.extend(r);
+}
+
+/// go-yaml v2's `keyList.Less` for two string keys as an ordering: letters
+/// sort before non-letters, and runs of digits compare by numeric value.
+/// (Not a total order for every key set; see `merge_sort_by_key_less`.)
 pub fn key_order(a: &str, b: &str) -> Ordering {
     if a == b {
         return Ordering::Equal;
