@@ -54,7 +54,10 @@ pub fn strategic_merge_opt(
         data: &schema.data,
         path: Vec::new(),
     };
-    let merged = walker.merge(Some(base.clone()), Some(patch), None)?;
+    // kyaml elides directives from the patch as it applies them, and a patch
+    // element visited twice (repeated keys) sees that: walk a copy.
+    let mut patch = patch.clone();
+    let merged = walker.merge(Some(base.clone()), Some(&mut patch), None)?;
     Ok(merged.filter(|v| !v.is_null()))
 }
 
@@ -120,15 +123,14 @@ fn list_directive(list: &[Value]) -> Option<Result<(Directive, String), String>>
 
 /// Remove the directive elements (`$patch: <value>`) from a list, dropping
 /// `null` and `{}` elements as kyaml's element setter does.
-fn elide_list_directive(list: &[Value], value: &str) -> Vec<Value> {
-    list.iter()
-        .filter(|e| !is_null_or_empty_map(e))
-        .filter(|e| match e.as_object() {
-            Some(m) => m.get(PATCH_KEY).is_none_or(|p| scalar_text(p) != value),
-            None => true,
-        })
-        .cloned()
-        .collect()
+fn elide_list_directive(list: &mut Vec<Value>, value: &str) {
+    list.retain(|e| {
+        !is_null_or_empty_map(e)
+            && match e.as_object() {
+                Some(m) => m.get(PATCH_KEY).is_none_or(|p| scalar_text(p) != value),
+                None => true,
+            }
+    });
 }
 
 /// A scalar's text as YAML holds it; "" for null, maps and lists.
@@ -166,13 +168,12 @@ fn non_null(v: Value) -> Option<Value> {
 }
 
 /// Where a list's patch elements come from.
-#[derive(Clone, Copy)]
 enum Source<'a> {
     /// No patch list: the base list is walked alone.
     None,
     /// The patch list is the destination itself (kyaml aliases the nodes).
     Aliased,
-    List(&'a [Value]),
+    List(&'a mut Vec<Value>),
 }
 
 /// apimachinery directives carried by a patch map.
@@ -216,6 +217,10 @@ impl<'s> Walker<'s> {
         }
     }
 
+    fn unknown_strategy(&self, value: &str) -> PatchError {
+        self.directive_error(format!("unknown patch strategy {value:?}"))
+    }
+
     /// kyaml looks a map's type up by its own apiVersion/kind when the
     /// enclosing schema says nothing.
     fn schema_from_meta(&self, maps: [Option<&Value>; 2]) -> Option<&'s Shape> {
@@ -231,17 +236,18 @@ impl<'s> Walker<'s> {
     }
 
     /// Walk one node. `None` clears the field; `Some(Null)` keeps a `null`.
+    /// Directives are elided from `origin` as they are applied.
     fn merge(
         &mut self,
         dest: Option<Value>,
-        origin: Option<&Value>,
+        origin: Option<&mut Value>,
         sch: Option<&'s Shape>,
     ) -> Result<Option<Value>, PatchError> {
         let dest_kind = dest.as_ref().and_then(Kind::of);
-        let origin_kind = origin.and_then(Kind::of);
+        let origin_kind = origin.as_deref().and_then(Kind::of);
         let Some(kind) = dest_kind.or(origin_kind) else {
             // Both null or missing: a base null the patch leaves alone stays.
-            return Ok(match (&dest, origin) {
+            return Ok(match (&dest, &origin) {
                 (Some(Value::Null), None) => Some(Value::Null),
                 _ => None,
             });
@@ -257,7 +263,7 @@ impl<'s> Walker<'s> {
         }
         match kind {
             Kind::Map => {
-                let sch = sch.or_else(|| self.schema_from_meta([dest.as_ref(), origin]));
+                let sch = sch.or_else(|| self.schema_from_meta([dest.as_ref(), origin.as_deref()]));
                 self.merge_map(dest, origin, sch)
             }
             Kind::List => match sch {
@@ -277,7 +283,7 @@ impl<'s> Walker<'s> {
     fn merge_map(
         &mut self,
         dest: Option<Value>,
-        origin: Option<&Value>,
+        origin: Option<&mut Value>,
         sch: Option<&'s Shape>,
     ) -> Result<Option<Value>, PatchError> {
         let Some(Value::Object(mut d)) = dest else {
@@ -285,49 +291,53 @@ impl<'s> Walker<'s> {
             let Some(Value::Object(o)) = origin else {
                 return Ok(None);
             };
-            let mut o = o.clone();
-            match map_directive(&o) {
-                Some(Ok(Directive::Delete)) => return Ok(None),
+            match map_directive(o) {
+                Some(Ok(Directive::Delete)) => {
+                    o.shift_remove(PATCH_KEY);
+                    return Ok(None);
+                }
                 Some(Ok(_)) => {
                     o.shift_remove(PATCH_KEY);
                 }
                 // kyaml ignores a bad directive here and keeps it as a field.
                 Some(Err(_)) | None => {}
             }
-            return Ok(Some(Value::Object(self.self_merge_fields(o, sch)?)));
+            self.self_merge_fields(o, sch)?;
+            return Ok(Some(Value::Object(o.clone())));
         };
-        let o = match origin {
+        let mut o = match origin {
             None => None,
             Some(Value::Object(o)) => Some(o),
             // A null (or, already rejected, non-map) patch value clears.
             Some(_) => return Ok(None),
         };
-        let mut skip_patch_key = false;
-        if let Some(o) = o {
-            match map_directive(o) {
+        if let Some(om) = o.as_deref_mut() {
+            match map_directive(om) {
                 None => {}
-                Some(Ok(Directive::Delete)) => return Ok(None),
+                Some(Ok(Directive::Delete)) => {
+                    om.shift_remove(PATCH_KEY);
+                    return Ok(None);
+                }
                 Some(Ok(Directive::Replace)) => {
-                    let mut o = o.clone();
-                    o.shift_remove(PATCH_KEY);
-                    return Ok(Some(Value::Object(self.self_merge_fields(o, sch)?)));
+                    om.shift_remove(PATCH_KEY);
+                    self.self_merge_fields(om, sch)?;
+                    return Ok(Some(Value::Object(om.clone())));
                 }
-                Some(Ok(Directive::Merge)) => skip_patch_key = true,
-                Some(Err(v)) => {
-                    return Err(self.directive_error(format!("unknown patch strategy {v:?}")));
+                Some(Ok(Directive::Merge)) => {
+                    om.shift_remove(PATCH_KEY);
                 }
+                Some(Err(v)) => return Err(self.unknown_strategy(&v)),
             }
         }
-        let extras = match o {
-            Some(o) => self.extras_of(o.iter().filter(|(k, _)| is_extra_directive(k)))?,
+        let extras = match o.as_deref() {
+            Some(om) => self.extras_of(om.iter().filter(|(k, _)| is_extra_directive(k)))?,
             None => MapExtras::default(),
         };
         let mut names: Vec<String> = d.keys().cloned().collect();
-        if let Some(o) = o {
+        if let Some(om) = o.as_deref() {
             names.extend(
-                o.keys()
-                    .filter(|k| !(is_extra_directive(k) || (skip_patch_key && *k == PATCH_KEY)))
-                    .filter(|k| !d.contains_key(*k))
+                om.keys()
+                    .filter(|k| !is_extra_directive(k) && !d.contains_key(*k))
                     .cloned(),
             );
         }
@@ -335,7 +345,7 @@ impl<'s> Walker<'s> {
         for name in names {
             let field_sch = self.data.field(sch, &name);
             let dv = d.get_mut(&name).map(std::mem::take);
-            let ov = o.and_then(|o| o.get(&name));
+            let ov = o.as_deref_mut().and_then(|om| om.get_mut(&name));
             self.path.push(name.clone());
             let merged = self.merge(dv, ov, field_sch);
             self.path.pop();
@@ -345,13 +355,13 @@ impl<'s> Walker<'s> {
         Ok(Some(Value::Object(d)))
     }
 
-    /// Walk a map against itself (kyaml's view of patch content the base
-    /// lacks): directives below are applied, `null`s removed.
+    /// Walk a map against itself, in place (kyaml's view of patch content the
+    /// base lacks): directives below are applied, `null`s removed.
     fn self_merge_fields(
         &mut self,
-        mut m: Map<String, Value>,
+        m: &mut Map<String, Value>,
         sch: Option<&'s Shape>,
-    ) -> Result<Map<String, Value>, PatchError> {
+    ) -> Result<(), PatchError> {
         let extra_keys: Vec<String> = m
             .keys()
             .filter(|k| is_extra_directive(k))
@@ -368,71 +378,66 @@ impl<'s> Walker<'s> {
         names.sort_unstable();
         for name in names {
             let field_sch = self.data.field(sch, &name);
-            let v = m.get_mut(&name).map(std::mem::take).unwrap_or(Value::Null);
+            let Some(v) = m.get_mut(&name) else { continue };
             self.path.push(name.clone());
-            let merged = self.self_merge(v, field_sch);
+            let keep = self.self_merge(v, field_sch);
             self.path.pop();
-            set_field(&mut m, name, merged?);
+            if !keep? {
+                m.shift_remove(&name);
+            }
         }
-        self.apply_extras(&mut m, extras, sch);
-        Ok(m)
+        self.apply_extras(m, extras, sch);
+        Ok(())
     }
 
-    fn self_merge(
-        &mut self,
-        v: Value,
-        sch: Option<&'s Shape>,
-    ) -> Result<Option<Value>, PatchError> {
+    /// Walk a node against itself, in place; `false` clears it.
+    fn self_merge(&mut self, v: &mut Value, sch: Option<&'s Shape>) -> Result<bool, PatchError> {
+        let sch = match sch {
+            None if v.is_object() => self.schema_from_meta([Some(&*v), None]),
+            s => s,
+        };
         match v {
-            Value::Null => Ok(None),
-            Value::Object(mut m) => {
-                let sch = match sch {
-                    Some(s) => Some(s),
-                    None => {
-                        let probe = Value::Object(std::mem::take(&mut m));
-                        let s = self.schema_from_meta([Some(&probe), None]);
-                        if let Value::Object(back) = probe {
-                            m = back;
-                        }
-                        s
-                    }
-                };
-                match map_directive(&m) {
+            Value::Null => Ok(false),
+            Value::Object(m) => {
+                match map_directive(m) {
                     None => {}
-                    Some(Ok(Directive::Delete)) => return Ok(None),
+                    Some(Ok(Directive::Delete)) => {
+                        m.shift_remove(PATCH_KEY);
+                        return Ok(false);
+                    }
                     Some(Ok(_)) => {
                         m.shift_remove(PATCH_KEY);
                     }
-                    Some(Err(v)) => {
-                        return Err(self.directive_error(format!("unknown patch strategy {v:?}")));
-                    }
+                    Some(Err(v)) => return Err(self.unknown_strategy(&v)),
                 }
-                Ok(Some(Value::Object(self.self_merge_fields(m, sch)?)))
+                self.self_merge_fields(m, sch)?;
+                Ok(true)
             }
             Value::Array(list) => match sch {
                 Some(Shape::Arr(ad)) if ad.merge => {
-                    let list = match list_directive(&list) {
-                        None => list,
-                        Some(Ok((Directive::Delete, _))) => return Ok(None),
-                        Some(Ok((_, v))) => elide_list_directive(&list, &v),
-                        Some(Err(v)) => {
-                            return Err(
-                                self.directive_error(format!("unknown patch strategy {v:?}"))
-                            );
+                    match list_directive(list) {
+                        None => {}
+                        Some(Ok((Directive::Delete, d))) => {
+                            elide_list_directive(list, &d);
+                            return Ok(false);
                         }
-                    };
-                    self.assoc_elements(list, Source::Aliased, ad)
+                        Some(Ok((_, d))) => elide_list_directive(list, &d),
+                        Some(Err(v)) => return Err(self.unknown_strategy(&v)),
+                    }
+                    let taken = std::mem::take(list);
+                    *list = self.assoc_elements(taken, Source::Aliased, ad)?;
+                    Ok(true)
                 }
-                _ => Ok(Some(Value::Array(list))),
+                _ => Ok(true),
             },
-            scalar => Ok(Some(scalar)),
+            _ => Ok(true),
         }
     }
 
     fn merge_assoc_list(
         &mut self,
         dest: Option<Value>,
-        origin: Option<&Value>,
+        origin: Option<&mut Value>,
         ad: &'s ArrayDef,
     ) -> Result<Option<Value>, PatchError> {
         let Some(Value::Array(d)) = dest else {
@@ -441,21 +446,41 @@ impl<'s> Walker<'s> {
             let Some(Value::Array(o)) = origin else {
                 return Ok(None);
             };
-            return self.assoc_elements(o.clone(), Source::Aliased, ad);
+            let taken = std::mem::take(o);
+            *o = self.assoc_elements(taken, Source::Aliased, ad)?;
+            return Ok(Some(Value::Array(o.clone())));
         };
         match origin {
-            None => self.assoc_elements(d, Source::None, ad),
+            None => Ok(Some(Value::Array(self.assoc_elements(
+                d,
+                Source::None,
+                ad,
+            )?))),
             Some(Value::Array(o)) => match list_directive(o) {
-                None => self.assoc_elements(d, Source::List(o), ad),
-                Some(Ok((Directive::Delete, _))) => Ok(None),
+                None => Ok(Some(Value::Array(self.assoc_elements(
+                    d,
+                    Source::List(o),
+                    ad,
+                )?))),
+                Some(Ok((Directive::Delete, v))) => {
+                    elide_list_directive(o, &v);
+                    Ok(None)
+                }
                 Some(Ok((Directive::Replace, v))) => {
-                    self.assoc_elements(elide_list_directive(o, &v), Source::Aliased, ad)
+                    elide_list_directive(o, &v);
+                    let taken = std::mem::take(o);
+                    *o = self.assoc_elements(taken, Source::Aliased, ad)?;
+                    Ok(Some(Value::Array(o.clone())))
                 }
                 Some(Ok((Directive::Merge, v))) => {
-                    let o = elide_list_directive(o, &v);
-                    self.assoc_elements(d, Source::List(&o), ad)
+                    elide_list_directive(o, &v);
+                    Ok(Some(Value::Array(self.assoc_elements(
+                        d,
+                        Source::List(o),
+                        ad,
+                    )?)))
                 }
-                Some(Err(v)) => Err(self.directive_error(format!("unknown patch strategy {v:?}"))),
+                Some(Err(v)) => Err(self.unknown_strategy(&v)),
             },
             // null in the patch clears the list
             Some(_) => Ok(None),
@@ -466,9 +491,9 @@ impl<'s> Walker<'s> {
     fn assoc_elements(
         &mut self,
         dest_values: Vec<Value>,
-        origin: Source<'_>,
+        mut origin: Source<'_>,
         ad: &'s ArrayDef,
-    ) -> Result<Option<Value>, PatchError> {
+    ) -> Result<Vec<Value>, PatchError> {
         let elem_sch = ad.items.as_ref();
         let primitive = ad.keys.is_empty();
         let keys: Vec<String> = if primitive {
@@ -493,7 +518,7 @@ impl<'s> Walker<'s> {
                     values.push(v);
                 }
             };
-            if let Source::List(o) = origin {
+            if let Source::List(o) = &origin {
                 o.iter().for_each(&mut add);
             }
             dest.iter().for_each(|&i| add(&arena[i]));
@@ -510,14 +535,14 @@ impl<'s> Walker<'s> {
             last_keys.clone_from(&vk);
             let d_pos = find_match(dest.iter().map(|&i| (i, &arena[i])), &k2, &v2);
             self.path.push(format!("[{}]", vv.join(",")));
-            let walked = match origin {
+            let walked = match &mut origin {
                 Source::Aliased => match d_pos {
                     Some(ai) => self.self_merge_element(&mut arena, ai, elem_sch),
                     None => Ok(None),
                 },
                 Source::None => self.merge_element(&mut arena, d_pos, None, elem_sch),
                 Source::List(o) => {
-                    let o_elem = find_match(o.iter().enumerate(), &k2, &v2).map(|i| &o[i]);
+                    let o_elem = find_match(o.iter().enumerate(), &k2, &v2).map(|i| &mut o[i]);
                     self.merge_element(&mut arena, d_pos, o_elem, elem_sch)
                 }
             };
@@ -558,7 +583,7 @@ impl<'s> Walker<'s> {
                 out.push(arena[i].clone());
             }
         }
-        Ok(Some(Value::Array(out)))
+        Ok(out)
     }
 
     /// Walk a base element against a patch element. The result is an arena
@@ -567,31 +592,29 @@ impl<'s> Walker<'s> {
         &mut self,
         arena: &mut Vec<Value>,
         d_pos: Option<usize>,
-        o_elem: Option<&Value>,
+        mut o_elem: Option<&mut Value>,
         sch: Option<&'s Shape>,
     ) -> Result<Option<usize>, PatchError> {
         match d_pos {
             Some(ai) if arena[ai].is_object() => {
-                match o_elem {
+                match o_elem.as_deref_mut() {
                     Some(Value::Null) => return Ok(None),
                     Some(Value::Object(om)) => match map_directive(om) {
-                        Some(Ok(Directive::Delete)) => return Ok(None),
+                        Some(Ok(Directive::Delete)) => {
+                            om.shift_remove(PATCH_KEY);
+                            return Ok(None);
+                        }
                         Some(Ok(Directive::Replace)) => {
                             // kyaml returns the patch element but leaves the
                             // base element in the base list.
-                            let mut om = om.clone();
                             om.shift_remove(PATCH_KEY);
                             let sch =
-                                sch.or_else(|| self.schema_from_meta([Some(&arena[ai]), o_elem]));
-                            let m = self.self_merge_fields(om, sch)?;
-                            arena.push(Value::Object(m));
-                            return Ok(Some(arena.len() - 1));
+                                sch.or_else(|| self.schema_from_meta([Some(&arena[ai]), None]));
+                            self.self_merge_fields(om, sch)?;
+                            let copy = Value::Object(om.clone());
+                            return Ok(Some(push(arena, copy)));
                         }
-                        Some(Err(v)) => {
-                            return Err(
-                                self.directive_error(format!("unknown patch strategy {v:?}"))
-                            );
-                        }
+                        Some(Err(v)) => return Err(self.unknown_strategy(&v)),
                         Some(Ok(Directive::Merge)) | None => {}
                     },
                     _ => {}
@@ -613,28 +636,18 @@ impl<'s> Walker<'s> {
         }
     }
 
+    /// Walk an element of an aliased list against itself, in place; kyaml
+    /// keeps the node (directive elided) even when it is cleared.
     fn self_merge_element(
         &mut self,
         arena: &mut [Value],
         ai: usize,
         sch: Option<&'s Shape>,
     ) -> Result<Option<usize>, PatchError> {
-        let v = std::mem::take(&mut arena[ai]);
-        if let Value::Object(m) = &v
-            && let Some(Ok(Directive::Delete)) = map_directive(m)
-        {
-            let mut m = m.clone();
-            m.shift_remove(PATCH_KEY);
-            arena[ai] = Value::Object(m);
-            return Ok(None);
-        }
-        match self.self_merge(v, sch)? {
-            Some(v) => {
-                arena[ai] = v;
-                Ok(Some(ai))
-            }
-            None => Ok(None),
-        }
+        let mut v = std::mem::take(&mut arena[ai]);
+        let keep = self.self_merge(&mut v, sch);
+        arena[ai] = v;
+        Ok(keep?.then_some(ai))
     }
 
     fn extras_of<'v>(
@@ -777,11 +790,13 @@ fn validate_keys(
     (vk, vv)
 }
 
-/// Unify key tuples that agree where both are set (kyaml `mergeValues`).
+/// Unify key tuples that agree where both are set (kyaml `mergeValues`;
+/// like Go's `range`, the outer tuple is the one read at the outer step).
 fn merge_values(list: &mut [Vec<String>]) {
     for i in 0..list.len() {
+        let outer = list[i].clone();
         for j in 0..list.len() {
-            if let Some(m) = match_values(&list[i], &list[j]) {
+            if let Some(m) = match_values(&outer, &list[j]) {
                 list[i].clone_from(&m);
                 list[j] = m;
             }
