@@ -155,6 +155,28 @@ fn typed_scalar(text: &str) -> Value {
     }
 }
 
+/// Whether a plain YAML scalar with this text would not be a string (YAML
+/// 1.1 booleans, null, numbers), so a string with it was quoted.
+fn reads_as_non_string(s: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".inf", "-.inf", "+.inf",
+        ".nan",
+    ];
+    if s.is_empty() {
+        return false;
+    }
+    if WORDS.iter().any(|w| w.eq_ignore_ascii_case(s)) {
+        return true;
+    }
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    !digits.is_empty()
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '_' || c == 'e' || c == 'E')
+        && digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && digits.parse::<f64>().is_ok()
+}
+
 fn is_null_or_empty_map(v: &Value) -> bool {
     match v {
         Value::Null => true,
@@ -274,7 +296,17 @@ impl<'s> Walker<'s> {
                 }),
             },
             Kind::Scalar => Ok(match origin {
-                Some(o) => non_null(o.clone()),
+                Some(o) => match (&dest, &*o) {
+                    // kyaml gives the new scalar the quoting style of the one it
+                    // replaces; a base string that reads as a non-string must
+                    // have been quoted, so the patch's bool/number is one too.
+                    (Some(Value::String(b)), Value::Bool(_) | Value::Number(_))
+                        if reads_as_non_string(b) =>
+                    {
+                        Some(Value::String(scalar_text(o)))
+                    }
+                    _ => non_null(o.clone()),
+                },
                 None => dest,
             }),
         }
