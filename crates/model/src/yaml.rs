@@ -43,6 +43,9 @@ pub struct YamlError {
     pub line: Option<usize>,
     /// 1-based column of the problem, when known.
     pub column: Option<usize>,
+    /// The text go-yaml v3 gives for the same problem, when it differs from
+    /// the default `yaml: line {line}: {message}` (see [`Self::go_message`]).
+    go_text: Option<String>,
 }
 
 impl YamlError {
@@ -51,6 +54,29 @@ impl YamlError {
             message,
             line: Some(line),
             column: Some(column),
+            go_text: None,
+        }
+    }
+
+    pub(crate) fn with_go_text(mut self, text: String) -> YamlError {
+        self.go_text = Some(text);
+        self
+    }
+
+    /// The error as go-yaml v3 (and so kustomize) words it, e.g.
+    /// `yaml: line 8: did not find expected key` (go-yaml reports the line
+    /// before the enclosing mapping's first key there) or
+    /// `yaml: unmarshal errors:\n  line 20: mapping key "env" already defined
+    /// at line 17`. Line numbers are those of the text given to
+    /// [`parse_stream`]. Best effort for syntax errors: the wording of
+    /// uncommon scanner errors may differ from go-yaml's.
+    pub fn go_message(&self) -> String {
+        if let Some(t) = &self.go_text {
+            return t.clone();
+        }
+        match self.line {
+            Some(l) => format!("yaml: line {l}: {}", self.message),
+            None => format!("yaml: {}", self.message),
         }
     }
 }

@@ -18,7 +18,7 @@
 
 use super::YamlError;
 use super::scalar::{self, Resolved, Schema};
-use granit_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
+use granit_parser::{Event, Parser, ScalarStyle, ScanError, Span, StructureStyle, Tag};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
 
@@ -28,6 +28,10 @@ const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 struct MapFrame {
     map: Map<String, Value>,
     anchor: usize,
+    /// The document's root mapping: kyaml decodes it into
+    /// `map[string]interface{}`, which takes any scalar key as text and
+    /// drops null keys; nested mappings need string keys for JSON.
+    is_root: bool,
     /// Raw key text → line where it was first seen (duplicate detection).
     seen: HashMap<String, usize>,
     /// The key waiting for its value, with its line.
@@ -38,7 +42,23 @@ struct MapFrame {
 
 enum PendingKey {
     Key(String),
-    Merge { line: usize, column: usize },
+    Merge {
+        line: usize,
+        column: usize,
+    },
+    /// A null key of the root mapping: go-yaml cannot decode it into a Go
+    /// string, so the entry is left out.
+    Drop,
+}
+
+/// How a scalar key decodes, by its go-yaml v3 tag.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Str,
+    Merge,
+    Null,
+    /// Int, float, bool, timestamp, binary or a custom tag.
+    Other,
 }
 
 enum Frame {
@@ -46,34 +66,110 @@ enum Frame {
     Map(Box<MapFrame>),
 }
 
+/// Collection kinds, for locating an error's context.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Collection {
+    BlockMap,
+    BlockSeq,
+    Flow,
+}
+
 struct Builder {
     stack: Vec<Frame>,
+    /// Open collections with their start lines (parallel to `stack`).
+    open: Vec<(Collection, usize)>,
+    /// Anchored values by the parser's anchor id (aliases in the same
+    /// document).
     anchors: HashMap<usize, Value>,
+    /// Anchor names by id, and values by name: go-yaml lets an alias refer
+    /// to an anchor of an earlier document in the stream.
+    anchor_names: HashMap<usize, String>,
+    named: HashMap<String, Value>,
     docs: Vec<Value>,
     root: Option<Value>,
 }
 
-fn scan_error(e: &ScanError) -> YamlError {
+/// A syntax error, with go-yaml's wording where it is known.
+///
+/// go-yaml reports a parser error on its context's line (0-based, so the
+/// line before a block mapping's first key), falling back to the problem's
+/// line, and a scanner error on the problem's line; line 0 is not printed.
+fn scan_error(e: &ScanError, open: &[(Collection, usize)]) -> YamlError {
     let m = e.marker();
-    YamlError::at(e.info(), m.line(), m.col() + 1)
+    let info = e.info();
+    let (context, problem) = match info.split_once(", ") {
+        Some((c, p)) if c.starts_with("while parsing") => (Some(c), p.to_owned()),
+        _ => (None, info.clone()),
+    };
+    let problem = if problem.starts_with("tabs disallowed") {
+        "found character that cannot start any token".to_owned()
+    } else {
+        problem
+    };
+    let problem0 = m.line().saturating_sub(1);
+    let go_line = match context {
+        Some(c) => {
+            let kind = if c.starts_with("while parsing a block mapping") {
+                Some(Collection::BlockMap)
+            } else if c.starts_with("while parsing a block sequence") {
+                Some(Collection::BlockSeq)
+            } else if c.starts_with("while parsing a flow") {
+                Some(Collection::Flow)
+            } else {
+                None
+            };
+            let context0 = kind
+                .and_then(|k| open.iter().rev().find(|(c, _)| *c == k))
+                .map_or(0, |(_, line)| line.saturating_sub(1));
+            if context0 != 0 { context0 } else { problem0 }
+        }
+        None if problem0 != 0 => problem0 + 1,
+        None => 0,
+    };
+    let go = if go_line != 0 {
+        format!("yaml: line {go_line}: {problem}")
+    } else {
+        format!("yaml: {problem}")
+    };
+    YamlError::at(info, m.line(), m.col() + 1).with_go_text(go)
 }
 
 /// Parse a stream; see the module documentation for the typing rules.
 pub fn parse(text: &str) -> Result<Vec<Value>, YamlError> {
-    let mut parser = Parser::new_from_str(text);
+    let options = granit_parser::options! {
+        emit_unresolved_aliases: true,
+        emit_anchor_events: true,
+    };
+    let mut parser = Parser::new_from_str_with_options(text, options);
     let mut b = Builder {
         stack: Vec::new(),
+        open: Vec::new(),
         anchors: HashMap::new(),
+        anchor_names: HashMap::new(),
+        named: HashMap::new(),
         docs: Vec::new(),
         root: None,
     };
     while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|e| scan_error(&e))?;
+        let (event, span) = next.map_err(|e| scan_error(&e, &b.open))?;
         match event {
             Event::StreamStart | Event::StreamEnd => {}
-            Event::DocumentStart(..) => {
-                b.root = None;
-                b.anchors.clear();
+            Event::DocumentStart(..) => b.root = None,
+            Event::Anchor(id, name) => {
+                if let Some(v) = b.anchors.get(&id) {
+                    b.named.insert(name.to_string(), v.clone());
+                }
+                b.anchor_names.insert(id, name.into_owned());
+            }
+            Event::UnresolvedAlias(name) => {
+                let v = b.named.get(name.as_ref()).cloned().ok_or_else(|| {
+                    YamlError::at(
+                        format!("unknown anchor '{name}' referenced"),
+                        span.start.line(),
+                        span.start.col() + 1,
+                    )
+                })?;
+                b.add(v, None, &span)?;
             }
             Event::DocumentEnd => {
                 if let Some(v) = b.root.take()
@@ -93,52 +189,66 @@ pub fn parse(text: &str) -> Result<Vec<Value>, YamlError> {
                 b.add(v, None, &span)?;
             }
             Event::Scalar(value, style, anchor, tag) => {
-                let key_text = value.to_string();
-                let is_merge_key = style == ScalarStyle::Plain
-                    && value == "<<"
-                    && tag.as_deref().is_none_or(|t| {
-                        (t.handle() == CORE_TAG_PREFIX && t.suffix() == "merge")
-                            || (t.handle() == "!" && t.suffix().is_empty())
-                    });
                 if b.expecting_key() {
+                    let kind = key_kind(&value, style, tag.as_deref());
+                    let key_text = value.to_string();
                     if anchor != 0 {
-                        b.anchors.insert(anchor, Value::String(key_text.clone()));
+                        let v = scalar_value(&value, style, tag.as_deref(), &span)
+                            .unwrap_or_else(|_| Value::String(key_text.clone()));
+                        b.anchors.insert(anchor, v);
                     }
-                    b.set_key(key_text, is_merge_key, &span)?;
+                    b.set_key(key_text, kind, &span)?;
                     continue;
                 }
-                let v = scalar_value(&value, style, tag.as_deref(), &span)?;
+                let v = match scalar_value(&value, style, tag.as_deref(), &span) {
+                    Ok(v) => v,
+                    // go-yaml never decodes the value of a dropped key.
+                    Err(_) if b.skipping() => Value::Null,
+                    Err(e) => return Err(e),
+                };
                 if anchor != 0 {
                     b.anchors.insert(anchor, v.clone());
                 }
                 b.add(v, None, &span)?;
             }
-            Event::SequenceStart(_, anchor, _) => {
+            Event::SequenceStart(style, anchor, _) => {
                 b.check_collection_key(&span)?;
+                b.open
+                    .push((collection(style, Collection::BlockSeq), span.start.line()));
                 b.stack.push(Frame::Seq {
                     items: Vec::new(),
                     anchor,
                 });
             }
-            Event::MappingStart(_, anchor, _) => {
+            Event::MappingStart(style, anchor, _) => {
                 b.check_collection_key(&span)?;
+                b.open
+                    .push((collection(style, Collection::BlockMap), span.start.line()));
+                let is_root = b.stack.is_empty();
                 b.stack.push(Frame::Map(Box::new(MapFrame {
                     map: Map::new(),
                     anchor,
+                    is_root,
                     seen: HashMap::new(),
                     pending_key: None,
                     merges: Vec::new(),
                 })));
             }
             Event::SequenceEnd => {
+                b.open.pop();
                 if let Some(Frame::Seq { items, anchor }) = b.stack.pop() {
                     b.add(Value::Array(items), Some(anchor), &span)?;
                 }
             }
             Event::MappingEnd => {
+                b.open.pop();
                 if let Some(Frame::Map(frame)) = b.stack.pop() {
                     let anchor = frame.anchor;
-                    let v = finish_mapping(*frame)?;
+                    let v = match finish_mapping(*frame) {
+                        Ok(v) => v,
+                        Err(_) if b.skipping() => Value::Null,
+                        Err(e) => return Err(e),
+                    };
                     b.add(v, Some(anchor), &span)?;
                 }
             }
@@ -150,6 +260,12 @@ pub fn parse(text: &str) -> Result<Vec<Value>, YamlError> {
 }
 
 impl Builder {
+    /// Inside the value of a dropped (null) root key, which go-yaml skips
+    /// without decoding, so nothing in it is an error.
+    fn skipping(&self) -> bool {
+        matches!(self.stack.first(), Some(Frame::Map(m)) if matches!(m.pending_key, Some(PendingKey::Drop)))
+    }
+
     fn expecting_key(&self) -> bool {
         matches!(self.stack.last(), Some(Frame::Map(m)) if m.pending_key.is_none())
     }
@@ -166,24 +282,38 @@ impl Builder {
         Ok(())
     }
 
-    fn set_key(&mut self, key: String, is_merge: bool, span: &Span) -> Result<(), YamlError> {
+    fn set_key(&mut self, key: String, kind: KeyKind, span: &Span) -> Result<(), YamlError> {
+        let skipping = self.skipping();
         let Some(Frame::Map(m)) = self.stack.last_mut() else {
             return Ok(());
         };
         let line = span.start.line();
         let column = span.start.col() + 1;
+        if skipping {
+            m.pending_key = Some(PendingKey::Key(key));
+            return Ok(());
+        }
         if let Some(first) = m.seen.get(&key) {
-            return Err(YamlError::at(
-                format!("mapping key {key:?} already defined at line {first}"),
-                line,
-                column,
-            ));
+            let message = format!("mapping key {key:?} already defined at line {first}");
+            let go = format!("yaml: unmarshal errors:\n  line {line}: {message}");
+            return Err(YamlError::at(message, line, column).with_go_text(go));
         }
         m.seen.insert(key.clone(), line);
-        m.pending_key = Some(if is_merge {
-            PendingKey::Merge { line, column }
-        } else {
-            PendingKey::Key(key)
+        m.pending_key = Some(match kind {
+            KeyKind::Merge => PendingKey::Merge { line, column },
+            KeyKind::Str => PendingKey::Key(key),
+            KeyKind::Null if m.is_root => PendingKey::Drop,
+            KeyKind::Other if m.is_root => PendingKey::Key(key),
+            KeyKind::Null | KeyKind::Other => {
+                return Err(YamlError::at(
+                    format!(
+                        "mapping key {key:?} is not a string; a nested mapping with \
+                         non-string keys cannot be converted to JSON"
+                    ),
+                    line,
+                    column,
+                ));
+            }
         });
         Ok(())
     }
@@ -193,6 +323,9 @@ impl Builder {
         if let Some(a) = anchor
             && a != 0
         {
+            if let Some(name) = self.anchor_names.get(&a) {
+                self.named.insert(name.clone(), v.clone());
+            }
             self.anchors.insert(a, v.clone());
         }
         match self.stack.last_mut() {
@@ -203,11 +336,13 @@ impl Builder {
                     m.map.insert(k, v);
                 }
                 Some(PendingKey::Merge { line, column }) => m.merges.push((v, line, column)),
+                Some(PendingKey::Drop) => {}
                 None => {
                     // An alias used as a key.
-                    let key = match &v {
-                        Value::String(s) => s.clone(),
-                        Value::Null | Value::Bool(_) | Value::Number(_) => v.to_string(),
+                    let (key, kind) = match &v {
+                        Value::String(s) => (s.clone(), KeyKind::Str),
+                        Value::Null => ("null".to_owned(), KeyKind::Null),
+                        Value::Bool(_) | Value::Number(_) => (v.to_string(), KeyKind::Other),
                         _ => {
                             return Err(YamlError::at(
                                 "a mapping key must be a scalar".into(),
@@ -216,11 +351,18 @@ impl Builder {
                             ));
                         }
                     };
-                    self.set_key(key, false, span)?;
+                    self.set_key(key, kind, span)?;
                 }
             },
         }
         Ok(())
+    }
+}
+
+fn collection(style: StructureStyle, block: Collection) -> Collection {
+    match style {
+        StructureStyle::Block => block,
+        StructureStyle::Flow => Collection::Flow,
     }
 }
 
@@ -269,7 +411,11 @@ fn scalar_value(
     tag: Option<&Tag>,
     span: &Span,
 ) -> Result<Value, YamlError> {
-    let err = |msg: String| YamlError::at(msg, span.start.line(), span.start.col() + 1);
+    let tag = tag.filter(|t| !is_non_specific(t));
+    let err = |msg: String| {
+        let go = format!("yaml: {msg}");
+        YamlError::at(msg, span.start.line(), span.start.col() + 1).with_go_text(go)
+    };
     let core = tag.and_then(|t| (t.handle() == CORE_TAG_PREFIX).then(|| t.suffix()));
     let resolvable = match (tag, core) {
         (None, _) => true,
@@ -307,6 +453,34 @@ fn scalar_value(
     Ok(value)
 }
 
+/// The non-specific tag `!`: go-yaml v3's parser treats it as no tag at all
+/// (so `! 12` is still an int).
+fn is_non_specific(t: &Tag) -> bool {
+    (t.handle().is_empty() && t.suffix() == "!") || (t.handle() == "!" && t.suffix().is_empty())
+}
+
+/// go-yaml v3's `ShortTag` of a key node, reduced to what decoding needs.
+fn key_kind(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> KeyKind {
+    match tag.filter(|t| !is_non_specific(t)) {
+        Some(t) if t.handle() == CORE_TAG_PREFIX => match t.suffix() {
+            "str" => KeyKind::Str,
+            "merge" => KeyKind::Merge,
+            "null" => KeyKind::Null,
+            _ => KeyKind::Other,
+        },
+        Some(_) => KeyKind::Other,
+        None if style != ScalarStyle::Plain => KeyKind::Str,
+        // The parser, not the resolver, tags a plain `<<` as a merge.
+        None if text == "<<" => KeyKind::Merge,
+        None => match scalar::resolve_plain(text, Schema::V3) {
+            Resolved::Str => KeyKind::Str,
+            Resolved::Merge => KeyKind::Merge,
+            Resolved::Null => KeyKind::Null,
+            _ => KeyKind::Other,
+        },
+    }
+}
+
 fn float(f: f64, text: &str) -> Result<Value, String> {
     Number::from_f64(f)
         .map(Value::Number)
@@ -325,37 +499,38 @@ fn short_tag(r: &Resolved) -> &'static str {
     }
 }
 
-/// Standard base64 (whitespace ignored, as YAML folds long `!!binary`
-/// values); bytes that are not UTF-8 become U+FFFD as Go's JSON encoder
-/// writes them.
+/// Go's `base64.StdEncoding.DecodeString`: padded standard alphabet, line
+/// breaks ignored. Bytes that are not UTF-8 become U+FFFD, as Go's JSON
+/// encoder writes them.
 fn decode_binary(text: &str) -> Option<String> {
-    let mut buf: u32 = 0;
-    let mut bits = 0;
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut padding = 0;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => {
-                padding += 1;
-                continue;
-            }
-            b' ' | b'\t' | b'\n' | b'\r' => continue,
-            _ => return None,
-        };
-        if padding > 0 {
-            return None;
+    let symbols: Vec<u8> = text.bytes().filter(|&c| c != b'\n' && c != b'\r').collect();
+    if !symbols.len().is_multiple_of(4) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(symbols.len() / 4 * 3);
+    for (q, quad) in symbols.chunks(4).enumerate() {
+        let last = q + 1 == symbols.len() / 4;
+        let mut buf: u32 = 0;
+        let mut n = 0;
+        for (i, &c) in quad.iter().enumerate() {
+            let v = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                // Padding: only in the last quantum, after two or three symbols.
+                b'=' if last && i >= 2 && quad[i..].iter().all(|&p| p == b'=') => break,
+                _ => return None,
+            };
+            buf = (buf << 6) | u32::from(v);
+            n += 1;
         }
-        buf = (buf << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-            buf &= (1 << bits) - 1;
+        match n {
+            4 => out.extend_from_slice(&[(buf >> 16) as u8, (buf >> 8) as u8, buf as u8]),
+            3 => out.extend_from_slice(&[(buf >> 10) as u8, (buf >> 2) as u8]),
+            2 => out.push((buf >> 4) as u8),
+            _ => return None,
         }
     }
     Some(String::from_utf8_lossy(&out).into_owned())
