@@ -25,6 +25,9 @@
 //! - An expression that yields anything but a bool is an error.
 //! - A rule replaces kstatus entirely for its kinds: `deletionTimestamp` and
 //!   the `Reconciling`/`Stalled` conditions are not checked (as in Flux).
+//! - Only what the expressions can observe is converted to CEL on each
+//!   evaluation: for `status.conditions.filter(...)`, the conditions, not
+//!   `spec` or `metadata.managedFields`.
 //! - The environment is Flux's: the CEL standard library with optional
 //!   types, and the `strings`, `base64` (encoders) and `sets` extensions
 //!   (`sets.contains`, `sets.equivalent`, `sets.intersects`). Expressions are
@@ -45,6 +48,7 @@ use serde_json::Value;
 
 use crate::fields::{get_str_or, nested_i64};
 use crate::kstatus::{generation_lag, group, kind};
+use crate::projection::{self, Projection};
 use crate::{Health, Status};
 
 /// One entry of Flux's `healthCheckExprs`.
@@ -176,10 +180,10 @@ struct Rule {
     kind: String,
     /// In evaluation order: inProgress, failed, current.
     exprs: Vec<CompiledExpr>,
-    /// Identifiers the expressions reference (top-level fields, `self`, and
-    /// comprehension variables, which bind nothing); only these are handed
-    /// to CEL, so untouched parts of the object are never converted.
-    variables: Vec<String>,
+    /// What the expressions can observe through each identifier they use
+    /// (`self`, top-level fields, and comprehension variables, which bind
+    /// nothing): only that is converted to CEL on each evaluation.
+    roots: Vec<(String, Projection)>,
 }
 
 /// Compiled custom health rules, falling back to kstatus for other kinds.
@@ -334,7 +338,7 @@ impl CustomRules {
                 });
             }
             let mut compiled = Vec::with_capacity(3);
-            let mut variables: Vec<String> = Vec::new();
+            let mut roots = Vec::new();
             for (role, source) in [
                 (ExprRole::InProgress, spec.in_progress.as_deref()),
                 (ExprRole::Failed, spec.failed.as_deref()),
@@ -351,11 +355,7 @@ impl CustomRules {
                     expression: source.to_owned(),
                     reason: e.to_string().replace('\n', "; "),
                 })?;
-                for name in program.references().variables() {
-                    if !variables.iter().any(|v| v == name) {
-                        variables.push(name.to_owned());
-                    }
-                }
+                projection::collect(program.expression(), &mut roots);
                 compiled.push(CompiledExpr {
                     role,
                     source: source.to_owned(),
@@ -367,7 +367,7 @@ impl CustomRules {
                 group: rule_group.to_owned(),
                 kind: spec.kind.clone(),
                 exprs: compiled,
-                variables,
+                roots,
             });
         }
         Ok(CustomRules {
@@ -419,11 +419,11 @@ impl CustomRules {
         }
 
         let mut context = Context::with_env(Arc::clone(&self.env));
-        for name in &rule.variables {
+        for (name, projection) in &rule.roots {
             if name == "self" {
-                context.add_variable_as_val("self", to_cel(obj));
+                context.add_variable_as_val("self", projection.apply(obj));
             } else if let Some(field) = obj.get(name.as_str()) {
-                context.add_variable_as_val(name.as_str(), to_cel(field));
+                context.add_variable_as_val(name.as_str(), projection.apply(field));
             }
         }
 
@@ -474,7 +474,7 @@ impl CustomRules {
 /// The object as a CEL value, borrowing its strings: only containers are
 /// allocated. Integers that fit `i64` are `int`, other numbers `double`, as
 /// apimachinery decodes JSON.
-fn to_cel(value: &Value) -> Box<dyn Val + '_> {
+pub(crate) fn to_cel(value: &Value) -> Box<dyn Val + '_> {
     match value {
         Value::Null => Box::new(CelNull),
         Value::Bool(b) => Box::new(CelBool::from(*b)),

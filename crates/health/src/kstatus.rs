@@ -30,16 +30,30 @@ pub(crate) fn compute_at(obj: &Value, now: SystemTime) -> Health {
 }
 
 fn try_compute(obj: &Value, now: SystemTime) -> Result<Health, String> {
-    if let Some(health) = generic_properties(obj)? {
+    if let Some(ts) = nested_str(obj, &["metadata", "deletionTimestamp"])?
+        && !ts.is_empty()
+    {
+        return Ok(Health {
+            status: Status::Terminating,
+            message: "Resource scheduled for deletion".to_owned(),
+            conditions: Vec::new(),
+        });
+    }
+    if let Some(health) = generation_observed(obj)? {
+        return Ok(health);
+    }
+    // Read once, shared by the generic and the per-kind rules.
+    let conds = conditions(obj)?;
+    if let Some(health) = standard_conditions(&conds) {
         return Ok(health);
     }
     if let Some(rule) = kind_rule(obj) {
         // Every per-kind rule decides; `None` would be a bug in the table.
-        if let Some(health) = rule(obj, now)? {
+        if let Some(health) = rule(obj, &conds, now)? {
             return Ok(health);
         }
     }
-    if let Some(health) = ready_condition(obj)? {
+    if let Some(health) = ready_condition(&conds) {
         return Ok(health);
     }
     Ok(current("Resource is current"))
@@ -59,7 +73,7 @@ pub(crate) fn group(obj: &Value) -> &str {
     }
 }
 
-type KindRule = fn(&Value, SystemTime) -> Verdict;
+type KindRule = fn(&Value, &[RawCondition<'_>], SystemTime) -> Verdict;
 
 /// kstatus `legacyTypes`, keyed by group and kind.
 fn kind_rule(obj: &Value) -> Option<KindRule> {
@@ -104,33 +118,22 @@ fn failed(reason: &str, message: String) -> Health {
     }
 }
 
-/// kstatus `checkGenericProperties`: deletion, generation, and the standard
-/// `Reconciling`/`Stalled` conditions, which override every per-kind rule.
-fn generic_properties(obj: &Value) -> Verdict {
-    if let Some(ts) = nested_str(obj, &["metadata", "deletionTimestamp"])?
-        && !ts.is_empty()
-    {
-        return Ok(Some(Health {
-            status: Status::Terminating,
-            message: "Resource scheduled for deletion".to_owned(),
-            conditions: Vec::new(),
-        }));
-    }
-    if let Some(health) = generation_observed(obj)? {
-        return Ok(Some(health));
-    }
-    for cond in conditions(obj)? {
+/// The end of kstatus `checkGenericProperties` (deletion and generation come
+/// first): the standard `Reconciling`/`Stalled` conditions override every
+/// per-kind rule.
+fn standard_conditions(conds: &[RawCondition<'_>]) -> Option<Health> {
+    for cond in conds {
         if cond.status != "True" {
             continue;
         }
         if cond.type_ == "Reconciling" {
-            return Ok(Some(in_progress(cond.reason, cond.message.to_owned())));
+            return Some(in_progress(cond.reason, cond.message.to_owned()));
         }
         if cond.type_ == "Stalled" {
-            return Ok(Some(failed(cond.reason, cond.message.to_owned())));
+            return Some(failed(cond.reason, cond.message.to_owned()));
         }
     }
-    Ok(None)
+    None
 }
 
 /// kstatus `checkGeneration`: lenient, it only speaks when both fields are set.
@@ -159,23 +162,23 @@ pub(crate) fn generation_lag(obj: &Value, generation: i64, observed: i64) -> Hea
 
 /// kstatus `checkReadyCondition`: the first `Ready` condition with a known
 /// status decides.
-fn ready_condition(obj: &Value) -> Verdict {
-    for cond in conditions(obj)? {
+fn ready_condition(conds: &[RawCondition<'_>]) -> Option<Health> {
+    for cond in conds {
         if cond.type_ != "Ready" {
             continue;
         }
         match cond.status {
-            "True" => return Ok(Some(current("Resource is Ready"))),
+            "True" => return Some(current("Resource is Ready")),
             "False" | "Unknown" => {
-                return Ok(Some(in_progress(cond.reason, cond.message.to_owned())));
+                return Some(in_progress(cond.reason, cond.message.to_owned()));
             }
             _ => {}
         }
     }
-    Ok(None)
+    None
 }
 
-fn always_ready(_: &Value, _: SystemTime) -> Verdict {
+fn always_ready(_: &Value, _: &[RawCondition<'_>], _: SystemTime) -> Verdict {
     Ok(Some(current("Resource is always ready")))
 }
 
@@ -191,7 +194,7 @@ fn find_condition<'a>(
 }
 
 /// StatefulSets never set conditions: status comes from the replica counts.
-fn stateful_set(obj: &Value, _: SystemTime) -> Verdict {
+fn stateful_set(obj: &Value, _: &[RawCondition<'_>], _: SystemTime) -> Verdict {
     if get_str_or(obj, &["spec", "updateStrategy", "type"], "") == "OnDelete" {
         return Ok(Some(current(
             "StatefulSet is using the ondelete update strategy",
@@ -258,7 +261,7 @@ fn stateful_set(obj: &Value, _: SystemTime) -> Verdict {
 
 /// Deployments: `ProgressDeadlineExceeded` is `Failed`; otherwise replica
 /// counts, then the `Progressing` and `Available` conditions.
-fn deployment(obj: &Value, _: SystemTime) -> Verdict {
+fn deployment(obj: &Value, conds: &[RawCondition<'_>], _: SystemTime) -> Verdict {
     // Without progressDeadlineSeconds the controller never sets Progressing,
     // so kstatus treats it as progressing. i32::MAX is the controller's
     // "no deadline" value.
@@ -266,7 +269,7 @@ fn deployment(obj: &Value, _: SystemTime) -> Verdict {
         == i64::from(i32::MAX);
     let mut available = false;
 
-    for cond in conditions(obj)? {
+    for cond in conds {
         match cond.type_ {
             "Progressing" => {
                 if cond.reason == "ProgressDeadlineExceeded" {
@@ -342,9 +345,8 @@ fn deployment(obj: &Value, _: SystemTime) -> Verdict {
     ))))
 }
 
-fn replica_set(obj: &Value, _: SystemTime) -> Verdict {
-    let conds = conditions(obj)?;
-    if find_condition(&conds, "ReplicaFailure", "True").is_some() {
+fn replica_set(obj: &Value, conds: &[RawCondition<'_>], _: SystemTime) -> Verdict {
+    if find_condition(conds, "ReplicaFailure", "True").is_some() {
         return Ok(Some(in_progress(
             "ReplicaFailure",
             "Replica Failure condition. Check Pods".to_owned(),
@@ -385,7 +387,7 @@ fn replica_set(obj: &Value, _: SystemTime) -> Verdict {
     ))))
 }
 
-fn daemon_set(obj: &Value, _: SystemTime) -> Verdict {
+fn daemon_set(obj: &Value, _: &[RawCondition<'_>], _: SystemTime) -> Verdict {
     // The generic generation check is lenient about missing fields; a
     // DaemonSet the controller has acted on always has both, so require them.
     if let Some(health) = generation_set(obj)? {
@@ -449,7 +451,7 @@ fn generation_set(obj: &Value) -> Verdict {
     Ok(None)
 }
 
-fn pvc(obj: &Value, _: SystemTime) -> Verdict {
+fn pvc(obj: &Value, _: &[RawCondition<'_>], _: SystemTime) -> Verdict {
     let phase = get_str_or(obj, &["status", "phase"], "unknown");
     if phase != "Bound" {
         return Ok(Some(in_progress(
@@ -464,13 +466,12 @@ fn pvc(obj: &Value, _: SystemTime) -> Verdict {
 /// running one is `Current` once Ready and `Failed` while crash-looping; a
 /// pending one is `Failed` once unschedulable for longer than
 /// [`SCHEDULE_WINDOW`].
-fn pod(obj: &Value, now: SystemTime) -> Verdict {
-    let conds = conditions(obj)?;
+fn pod(obj: &Value, conds: &[RawCondition<'_>], now: SystemTime) -> Verdict {
     match get_str_or(obj, &["status", "phase"], "") {
         "Succeeded" => Ok(Some(current("Pod has completed successfully"))),
         "Failed" => Ok(Some(current("Pod has completed, but not successfully"))),
         "Running" => {
-            if find_condition(&conds, "Ready", "True").is_some() {
+            if find_condition(conds, "Ready", "True").is_some() {
                 return Ok(Some(current("Pod is Ready")));
             }
             let crash_looping = crash_looping_containers(obj);
@@ -486,7 +487,7 @@ fn pod(obj: &Value, now: SystemTime) -> Verdict {
             )))
         }
         "Pending" => {
-            let unschedulable = find_condition(&conds, "PodScheduled", "False")
+            let unschedulable = find_condition(conds, "PodScheduled", "False")
                 .is_some_and(|c| c.reason == "Unschedulable");
             if unschedulable {
                 if created_within_schedule_window(obj, now) {
@@ -546,13 +547,13 @@ fn crash_looping_containers(obj: &Value) -> Vec<&str> {
 
 /// PDBs are current once the disruption controller observed the latest
 /// generation, which the generic check already ensured.
-fn pdb(_: &Value, _: SystemTime) -> Verdict {
+fn pdb(_: &Value, _: &[RawCondition<'_>], _: SystemTime) -> Verdict {
     Ok(Some(current("AllowedDisruptions has been computed.")))
 }
 
 /// Jobs: `Complete` is `Current`, `Failed` is `Failed`, a suspended Job is
 /// `Current`, and a started one is `Current` while it runs.
-fn job(obj: &Value, _: SystemTime) -> Verdict {
+fn job(obj: &Value, conds: &[RawCondition<'_>], _: SystemTime) -> Verdict {
     let parallelism = get_int_or(obj, &["spec", "parallelism"], 1);
     let completions = get_int_or(obj, &["spec", "completions"], parallelism);
     let succeeded = get_int_or(obj, &["status", "succeeded"], 0);
@@ -561,7 +562,7 @@ fn job(obj: &Value, _: SystemTime) -> Verdict {
     let start_time = get_str_or(obj, &["status", "startTime"], "");
     let suspended = get_bool_or(obj, &["spec", "suspend"], false);
 
-    for cond in conditions(obj)? {
+    for cond in conds {
         if cond.status != "True" {
             continue;
         }
@@ -594,7 +595,7 @@ fn job(obj: &Value, _: SystemTime) -> Verdict {
 
 /// Services: kstatus only waits for a LoadBalancer Service to get a
 /// `spec.clusterIP`; it does not wait for `status.loadBalancer.ingress`.
-fn service(obj: &Value, _: SystemTime) -> Verdict {
+fn service(obj: &Value, _: &[RawCondition<'_>], _: SystemTime) -> Verdict {
     let spec_type = get_str_or(obj, &["spec", "type"], "ClusterIP");
     let cluster_ip = get_str_or(obj, &["spec", "clusterIP"], "");
     if spec_type == "LoadBalancer" && cluster_ip.is_empty() {
@@ -609,8 +610,8 @@ fn service(obj: &Value, _: SystemTime) -> Verdict {
 /// CRDs: `NamesAccepted=False` or `Established=False` (other than while
 /// installing) is `Failed`; `Established=True` is `Current`. The first
 /// deciding condition in list order wins.
-fn crd(obj: &Value, _: SystemTime) -> Verdict {
-    for cond in conditions(obj)? {
+fn crd(_: &Value, conds: &[RawCondition<'_>], _: SystemTime) -> Verdict {
+    for cond in conds {
         if cond.type_ == "NamesAccepted" && cond.status == "False" {
             return Ok(Some(failed(cond.reason, cond.message.to_owned())));
         }

@@ -63,7 +63,10 @@
 //! - Messages never contain field values other than names, reasons,
 //!   messages and counts already shown by the object's own status; CEL
 //!   errors name types, never values (a rule could read a Secret).
-//! - Computing built-in health allocates only the result.
+//! - Built-in health borrows from the object: it allocates the result and
+//!   one list of borrowed conditions. Custom rules convert to CEL values only
+//!   the parts of the object their expressions can observe (see
+//!   [`custom`]), borrowing every string.
 
 use std::fmt;
 use std::str::FromStr;
@@ -74,6 +77,7 @@ use serde::Serialize;
 pub mod custom;
 mod fields;
 mod kstatus;
+mod projection;
 
 pub use custom::{CustomRules, ExprRole, HealthCheckExpr, HealthError};
 pub use kstatus::SCHEDULE_WINDOW;
