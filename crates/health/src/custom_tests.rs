@@ -612,3 +612,44 @@ fn rules_are_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<CustomRules>();
 }
+
+#[test]
+fn logical_operators_absorb_errors_like_cel_go() {
+    // CEL's && and || are commutative over errors: a decided side wins.
+    let obj = json!({"apiVersion": "example.com/v1", "kind": "Thing", "status": {}});
+    let cases: &[(&str, Option<bool>)] = &[
+        ("false && status.missing", Some(false)),
+        ("status.missing && false", Some(false)),
+        ("status.missing || true", Some(true)),
+        ("true || nothing.at.all", Some(true)),
+        ("status.missing || false", None),
+        ("has(status.missing) || status.missing", None),
+        ("has(status.missing) ? status.missing : true", Some(true)),
+    ];
+    let mut failures = Vec::new();
+    for (source, want) in cases {
+        let rules = rules(&[rule("example.com/v1", "Thing", source)]);
+        let got = rules
+            .compute(&obj)
+            .ok()
+            .map(|h| h.status == Status::Current);
+        if got != *want {
+            failures.push(format!("{source}: got {got:?}, want {want:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn has_needs_a_field_selection() {
+    // As in cel-go: `has(status)` is rejected when parsing; use
+    // `has(self.status)`.
+    let built = CustomRules::new(&[rule("example.com/v1", "Thing", "has(status)")]);
+    assert!(
+        matches!(built, Err(HealthError::Syntax { .. })),
+        "{built:?}"
+    );
+    let rules = rules(&[rule("example.com/v1", "Thing", "has(self.status)")]);
+    let bare = json!({"apiVersion": "example.com/v1", "kind": "Thing"});
+    assert_eq!(status_of(&rules, &bare), Status::InProgress);
+}
