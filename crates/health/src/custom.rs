@@ -353,7 +353,7 @@ impl CustomRules {
                     kind: spec.kind.clone(),
                     role,
                     expression: source.to_owned(),
-                    reason: e.to_string().replace('\n', "; "),
+                    reason: parse_error_text(&e.to_string()),
                 })?;
                 projection::collect(program.expression(), &mut roots);
                 compiled.push(CompiledExpr {
@@ -492,6 +492,19 @@ pub(crate) fn to_cel(value: &Value) -> Box<dyn Val + '_> {
                 .collect::<HashMap<_, _>>(),
         )),
     }
+}
+
+/// cel's parse errors on one line: `line:column: message` per error, without
+/// the source excerpt and caret (the expression is quoted whole instead).
+fn parse_error_text(text: &str) -> String {
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('|'))
+        .map(|line| {
+            line.trim_start_matches("ERROR: ")
+                .trim_start_matches("<input>:")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `Kind namespace/name` (or `Kind name`), for error messages.

@@ -653,3 +653,42 @@ fn has_needs_a_field_selection() {
     let bare = json!({"apiVersion": "example.com/v1", "kind": "Thing"});
     assert_eq!(status_of(&rules, &bare), Status::InProgress);
 }
+
+#[test]
+fn error_texts_read_well() {
+    let err = CustomRules::new(&[rule(
+        "cert-manager.io/v1",
+        "Certificate",
+        "status.conditions.all(e,",
+    )]);
+    assert_eq!(
+        err.err().map(|e| e.to_string()),
+        Some(
+            "healthCheckExprs[0] (cert-manager.io/v1 Certificate): the `current` expression does not parse: \
+             1:25: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', \
+             'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}; expression: status.conditions.all(e,"
+                .to_owned()
+        )
+    );
+    let rules = rules(&[
+        rule(
+            "cert-manager.io/v1",
+            "Certificate",
+            "status.conditions.exists(e, e.type == 'Ready')",
+        ),
+        rule("v1", "Pod", "status.phase"),
+    ]);
+    let cert = json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                      "metadata": {"name": "tls", "namespace": "web"}});
+    assert_eq!(
+        error_of(&rules, &cert).to_string(),
+        "Certificate web/tls: the `current` health expression of healthCheckExprs[0] failed: no such attribute: \
+         the object has no top-level field `status`; expression: status.conditions.exists(e, e.type == 'Ready')"
+    );
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "status": {"phase": "Running"}});
+    assert_eq!(
+        error_of(&rules, &pod).to_string(),
+        "Pod p: the `current` health expression of healthCheckExprs[1] returned a string, expected a bool; \
+         expression: status.phase"
+    );
+}
