@@ -535,37 +535,61 @@ impl<'s> Walker<'s> {
         };
         let mut arena = dest_values;
         let mut dest: Vec<usize> = (0..arena.len()).collect();
+        // The key fields of each arena element, read once.
+        let mut cache: Vec<Vec<Option<String>>> = arena
+            .iter()
+            .map(|e| key_texts(e, &keys, primitive))
+            .collect();
 
         // The elements' key values, patch elements first, without repeats.
         let mut values: Vec<Vec<String>> = Vec::new();
         {
             let mut seen: HashSet<Vec<String>> = HashSet::new();
-            let mut add = |e: &Value| {
-                let v = if primitive {
-                    vec![scalar_text(e)]
-                } else {
-                    key_values(e, &keys)
-                };
-                if seen.insert(v.clone()) {
+            let mut add = |v: Vec<String>| {
+                if !seen.contains(&v) {
+                    seen.insert(v.clone());
                     values.push(v);
                 }
             };
+            let of = |e: &Value| {
+                if primitive {
+                    vec![scalar_text(e)]
+                } else {
+                    key_values(e, &keys)
+                }
+            };
             if let Source::List(o) = &origin {
-                o.iter().for_each(&mut add);
+                o.iter().for_each(|e| add(of(e)));
             }
-            dest.iter().for_each(|&i| add(&arena[i]));
+            for &i in &dest {
+                add(if primitive {
+                    vec![scalar_text(&arena[i])]
+                } else {
+                    cache[i]
+                        .iter()
+                        .map(|t| t.clone().unwrap_or_default())
+                        .collect()
+                });
+            }
         }
         if keys.len() > 1 {
             merge_values(&mut values);
         }
 
+        let key_index = |names: &[String]| -> Vec<usize> {
+            names
+                .iter()
+                .filter_map(|n| keys.iter().position(|k| k == n))
+                .collect()
+        };
         let mut items: Vec<usize> = Vec::new();
-        let mut last_keys = keys.clone();
+        let mut last_keys: Vec<usize> = (0..keys.len()).collect();
         for idx in 0..values.len() {
             let (vk, vv) = validate_keys(&values, &values[idx], &keys);
             let (k2, v2) = validate_keys(std::slice::from_ref(&vv), &vv, &vk);
-            last_keys.clone_from(&vk);
-            let d_pos = find_match(dest.iter().map(|&i| (i, &arena[i])), &k2, &v2);
+            let vki = key_index(&vk);
+            last_keys.clone_from(&vki);
+            let d_pos = find_in_arena(&dest, &arena, &cache, &key_index(&k2), &v2, primitive);
             self.path.push(format!("[{}]", vv.join(",")));
             let walked = match &mut origin {
                 Source::Aliased => match d_pos {
@@ -580,25 +604,35 @@ impl<'s> Walker<'s> {
             };
             self.path.pop();
             let val = walked?;
-            let Some(ai) = val.filter(|&ai| !is_null_or_empty_map(&arena[ai])) else {
-                // Deleted (or never there): drop it from the base list.
-                element_setter(&mut dest, &arena, None, &vk, &vv);
-                continue;
-            };
-            if let Value::Object(m) = &mut arena[ai] {
+            let kept = val.filter(|&ai| !is_null_or_empty_map(&arena[ai]));
+            if let Some(ai) = kept
+                && let Value::Object(m) = &mut arena[ai]
+            {
                 for (k, v) in vk.iter().zip(&vv) {
                     if !k.is_empty() && !v.is_empty() && !m.contains_key(k) {
                         m.insert(k.clone(), typed_scalar(v));
                     }
                 }
             }
-            element_setter(&mut items, &arena, Some(ai), &vk, &vv);
+            // Refresh the key cache for what the walk touched or added.
+            for i in cache.len()..arena.len() {
+                cache.push(key_texts(&arena[i], &keys, primitive));
+            }
+            for i in d_pos.into_iter().chain(val) {
+                cache[i] = key_texts(&arena[i], &keys, primitive);
+            }
+            let Some(ai) = kept else {
+                // Deleted (or never there): drop it from the base list.
+                element_setter(&mut dest, &arena, &cache, None, &vki, &vv, primitive);
+                continue;
+            };
+            element_setter(&mut items, &arena, &cache, Some(ai), &vki, &vv, primitive);
         }
 
         let result = if values.is_empty() {
             dest
         } else {
-            append_list(&mut items, &dest, &arena, &last_keys);
+            append_list(&mut items, &dest, &arena, &cache, &last_keys, primitive);
             items
         };
         // Move each value out on its last use; repeats (rare) are copies.
@@ -883,15 +917,53 @@ fn find_match<'v>(
         .map(|(i, _)| i)
 }
 
-/// kyaml's field matcher as the element setter uses it: an empty value
-/// matches any present field.
-fn field_matches(e: &Value, name: &str, value: &str) -> bool {
-    if name.is_empty() {
-        return !matches!(e, Value::Object(_) | Value::Array(_) | Value::Null)
-            && scalar_text(e) == value;
+/// The texts of an element's key fields (`None`: absent); for a list of
+/// scalars, the element's own text (`None` for null, maps and lists).
+fn key_texts(e: &Value, keys: &[String], primitive: bool) -> Vec<Option<String>> {
+    if primitive {
+        return vec![match e {
+            Value::Null | Value::Object(_) | Value::Array(_) => None,
+            scalar => Some(scalar_text(scalar)),
+        }];
     }
-    match e.as_object().and_then(|m| m.get(name)) {
-        Some(f) => value.is_empty() || scalar_text(f) == value,
+    keys.iter()
+        .map(|k| e.as_object().and_then(|m| m.get(k)).map(scalar_text))
+        .collect()
+}
+
+/// [`find_match`] over arena elements through their cached key texts.
+fn find_in_arena(
+    list: &[usize],
+    arena: &[Value],
+    cache: &[Vec<Option<String>>],
+    key_idx: &[usize],
+    values: &[String],
+    primitive: bool,
+) -> Option<usize> {
+    if primitive {
+        let want = values.first().map(String::as_str).unwrap_or("");
+        return list
+            .iter()
+            .copied()
+            .find(|&i| scalar_text(&arena[i]) == want);
+    }
+    if key_idx.is_empty() || key_idx.len() != values.len() {
+        return None;
+    }
+    list.iter().copied().find(|&i| {
+        arena[i].is_object()
+            && key_idx
+                .iter()
+                .zip(values)
+                .all(|(&k, v)| cache[i].get(k).and_then(Option::as_deref) == Some(v.as_str()))
+    })
+}
+
+/// kyaml's field matcher as the element setter uses it: for map elements an
+/// empty value matches any present field; scalars match by text.
+fn cached_field_matches(text: Option<&str>, value: &str, primitive: bool) -> bool {
+    match text {
+        Some(t) => (!primitive && value.is_empty()) || t == value,
         None => false,
     }
 }
@@ -902,17 +974,19 @@ fn field_matches(e: &Value, name: &str, value: &str) -> bool {
 fn element_setter(
     list: &mut Vec<usize>,
     arena: &[Value],
+    cache: &[Vec<Option<String>>],
     element: Option<usize>,
-    keys: &[String],
+    key_idx: &[usize],
     values: &[String],
+    primitive: bool,
 ) {
-    let empty_key = [String::new()];
-    let keys = if keys.is_empty() {
-        &empty_key[..]
+    let first_key = [0usize];
+    let key_idx = if key_idx.is_empty() {
+        &first_key[..]
     } else {
-        keys
+        key_idx
     };
-    let mapping_setter = !keys[0].is_empty() && values.first().is_some_and(|v| !v.is_empty());
+    let mapping_setter = !primitive && values.first().is_some_and(|v| !v.is_empty());
     let mut matched_any = false;
     let mut out = Vec::with_capacity(list.len() + 1);
     for &ai in list.iter() {
@@ -925,9 +999,10 @@ fn element_setter(
             continue;
         }
         let mut found = false;
-        for (j, key) in keys.iter().enumerate() {
+        for (j, &k) in key_idx.iter().enumerate() {
             if let Some(v) = values.get(j) {
-                found = field_matches(e, key, v);
+                found =
+                    cached_field_matches(cache[ai].get(k).and_then(Option::as_deref), v, primitive);
             }
             if !found {
                 break;
@@ -956,23 +1031,30 @@ fn element_setter(
 /// kyaml `appendListNode(items, dest, keys)`: each base element replaces its
 /// match among the items, or is appended; with several keys the base
 /// element is first taken out, so base elements end up last, in base order.
-fn append_list(items: &mut Vec<usize>, dest: &[usize], arena: &[Value], keys: &[String]) {
+fn append_list(
+    items: &mut Vec<usize>,
+    dest: &[usize],
+    arena: &[Value],
+    cache: &[Vec<Option<String>>],
+    key_idx: &[usize],
+    primitive: bool,
+) {
     for &ai in dest {
-        let e = &arena[ai];
-        if keys.first().is_none_or(|k| k.is_empty()) {
-            element_setter(items, arena, Some(ai), &[String::new()], &[scalar_text(e)]);
+        if primitive {
+            let text = [scalar_text(&arena[ai])];
+            element_setter(items, arena, cache, Some(ai), &[0], &text, true);
             continue;
         }
-        let mut v = Vec::with_capacity(keys.len());
-        for key in keys {
-            match e.as_object().and_then(|m| m.get(key)) {
-                Some(f) => v.push(scalar_text(f)),
+        let mut v = Vec::with_capacity(key_idx.len());
+        for &k in key_idx {
+            match cache[ai].get(k).and_then(Option::as_ref) {
+                Some(t) => v.push(t.clone()),
                 None => items.push(ai),
             }
         }
-        if keys.len() > 1 {
-            element_setter(items, arena, None, keys, &v);
+        if key_idx.len() > 1 {
+            element_setter(items, arena, cache, None, key_idx, &v, false);
         }
-        element_setter(items, arena, Some(ai), keys, &v);
+        element_setter(items, arena, cache, Some(ai), key_idx, &v, false);
     }
 }
