@@ -615,9 +615,12 @@ impl<'s> Walker<'s> {
                 }
             }
             // Refresh the key cache for what the walk touched or added.
-            for i in cache.len()..arena.len() {
-                cache.push(key_texts(&arena[i], &keys, primitive));
-            }
+            let known = cache.len();
+            cache.extend(
+                arena[known..]
+                    .iter()
+                    .map(|e| key_texts(e, &keys, primitive)),
+            );
             for i in d_pos.into_iter().chain(val) {
                 cache[i] = key_texts(&arena[i], &keys, primitive);
             }
