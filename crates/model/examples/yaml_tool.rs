@@ -2,7 +2,8 @@
 //!
 //! `yaml_tool kust` reads a YAML stream and prints it as kustomize would
 //! (parse, then emit); `yaml_tool emit` reads JSON values, one per line, and
-//! prints each as YAML. Errors print as `ERROR: …`. Used to compare against
+//! prints each as YAML; `yaml_tool bench` times parse and emit of stdin.
+//! Errors print as `ERROR: …`. Used to compare against
 //! the Go implementation on generated inputs.
 
 use flotilla_model::yaml::{emit_stream, parse_stream};
@@ -30,6 +31,37 @@ fn main() {
                 }
             }
             emit_stream(&docs)
+        }
+        "bench" => {
+            let start = std::time::Instant::now();
+            let mut events = 0usize;
+            for ev in granit_parser::Parser::new_from_str(&input) {
+                if ev.is_err() {
+                    break;
+                }
+                events += 1;
+            }
+            eprintln!("granit events only: {events} in {:?}", start.elapsed());
+            let start = std::time::Instant::now();
+            let docs = match parse_stream(&input) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
+            };
+            let parsed = start.elapsed();
+            let start = std::time::Instant::now();
+            let out = emit_stream(&docs);
+            let emitted = start.elapsed();
+            format!(
+                "{} bytes, {} documents: parse {:?}, emit {:?} ({} bytes)\n",
+                input.len(),
+                docs.len(),
+                parsed,
+                emitted,
+                out.len()
+            )
         }
         _ => match parse_stream(&input) {
             Ok(docs) => emit_stream(&docs),

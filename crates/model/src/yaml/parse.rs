@@ -20,6 +20,7 @@ use super::YamlError;
 use super::scalar::{self, Resolved, Schema};
 use granit_parser::{Event, Parser, ScalarStyle, ScanError, Span, StructureStyle, Tag};
 use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
@@ -32,8 +33,11 @@ struct MapFrame {
     /// `map[string]interface{}`, which takes any scalar key as text and
     /// drops null keys; nested mappings need string keys for JSON.
     is_root: bool,
-    /// Raw key text → line where it was first seen (duplicate detection).
-    seen: HashMap<String, usize>,
+    /// Line of each key of `map`, by index (duplicate-key messages).
+    key_lines: Vec<usize>,
+    /// Keys that do not end up in `map` (`<<`, dropped null keys), with
+    /// their lines: they still count as duplicates.
+    other_keys: Vec<(String, usize)>,
     /// The key waiting for its value, with its line.
     pending_key: Option<PendingKey>,
     /// Values of `<<` keys, applied when the mapping ends.
@@ -41,7 +45,7 @@ struct MapFrame {
 }
 
 enum PendingKey {
-    Key(String),
+    Key(String, usize),
     Merge {
         line: usize,
         column: usize,
@@ -191,16 +195,15 @@ pub fn parse(text: &str) -> Result<Vec<Value>, YamlError> {
             Event::Scalar(value, style, anchor, tag) => {
                 if b.expecting_key() {
                     let kind = key_kind(&value, style, tag.as_deref());
-                    let key_text = value.to_string();
                     if anchor != 0 {
-                        let v = scalar_value(&value, style, tag.as_deref(), &span)
-                            .unwrap_or_else(|_| Value::String(key_text.clone()));
+                        let v = scalar_value(value.clone(), style, tag.as_deref(), &span)
+                            .unwrap_or_else(|_| Value::String(value.to_string()));
                         b.anchors.insert(anchor, v);
                     }
-                    b.set_key(key_text, kind, &span)?;
+                    b.set_key(value.into_owned(), kind, &span)?;
                     continue;
                 }
-                let v = match scalar_value(&value, style, tag.as_deref(), &span) {
+                let v = match scalar_value(value, style, tag.as_deref(), &span) {
                     Ok(v) => v,
                     // go-yaml never decodes the value of a dropped key.
                     Err(_) if b.skipping() => Value::Null,
@@ -229,7 +232,8 @@ pub fn parse(text: &str) -> Result<Vec<Value>, YamlError> {
                     map: Map::new(),
                     anchor,
                     is_root,
-                    seen: HashMap::new(),
+                    key_lines: Vec::new(),
+                    other_keys: Vec::new(),
                     pending_key: None,
                     merges: Vec::new(),
                 })));
@@ -290,20 +294,35 @@ impl Builder {
         let line = span.start.line();
         let column = span.start.col() + 1;
         if skipping {
-            m.pending_key = Some(PendingKey::Key(key));
+            m.pending_key = Some(PendingKey::Key(key, line));
             return Ok(());
         }
-        if let Some(first) = m.seen.get(&key) {
+        let first = if m.map.contains_key(&key) {
+            // Only on the error path: find the earlier key's line.
+            let index = m.map.keys().position(|k| *k == key);
+            index.and_then(|i| m.key_lines.get(i).copied())
+        } else {
+            m.other_keys
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, l)| *l)
+        };
+        if let Some(first) = first {
             let message = format!("mapping key {key:?} already defined at line {first}");
             let go = format!("yaml: unmarshal errors:\n  line {line}: {message}");
             return Err(YamlError::at(message, line, column).with_go_text(go));
         }
-        m.seen.insert(key.clone(), line);
         m.pending_key = Some(match kind {
-            KeyKind::Merge => PendingKey::Merge { line, column },
-            KeyKind::Str => PendingKey::Key(key),
-            KeyKind::Null if m.is_root => PendingKey::Drop,
-            KeyKind::Other if m.is_root => PendingKey::Key(key),
+            KeyKind::Merge => {
+                m.other_keys.push((key, line));
+                PendingKey::Merge { line, column }
+            }
+            KeyKind::Str => PendingKey::Key(key, line),
+            KeyKind::Null if m.is_root => {
+                m.other_keys.push((key, line));
+                PendingKey::Drop
+            }
+            KeyKind::Other if m.is_root => PendingKey::Key(key, line),
             KeyKind::Null | KeyKind::Other => {
                 return Err(YamlError::at(
                     format!(
@@ -332,8 +351,9 @@ impl Builder {
             None => self.root = Some(v),
             Some(Frame::Seq { items, .. }) => items.push(v),
             Some(Frame::Map(m)) => match m.pending_key.take() {
-                Some(PendingKey::Key(k)) => {
+                Some(PendingKey::Key(k, line)) => {
                     m.map.insert(k, v);
+                    m.key_lines.push(line);
                 }
                 Some(PendingKey::Merge { line, column }) => m.merges.push((v, line, column)),
                 Some(PendingKey::Drop) => {}
@@ -406,7 +426,7 @@ fn merge_error(line: usize, column: usize) -> YamlError {
 /// The value of a scalar node (go-yaml v3 `decoder.scalar` into
 /// `interface{}`, then JSON).
 fn scalar_value(
-    text: &str,
+    text: Cow<'_, str>,
     style: ScalarStyle,
     tag: Option<&Tag>,
     span: &Span,
@@ -424,22 +444,22 @@ fn scalar_value(
         (Some(_), None) => false,
     };
     if core == Some("binary") {
-        return decode_binary(text)
+        return decode_binary(&text)
             .map(Value::String)
             .ok_or_else(|| err("!!binary value contains invalid base64 data".into()));
     }
     if !resolvable || core == Some("str") || (tag.is_none() && style != ScalarStyle::Plain) {
-        return Ok(Value::String(text.to_owned()));
+        return Ok(Value::String(text.into_owned()));
     }
-    let resolved = scalar::resolve_plain(text, Schema::V3);
+    let resolved = scalar::resolve_plain(&text, Schema::V3);
     let value = match (&resolved, core) {
-        (Resolved::Merge, _) | (Resolved::Str, None) => Value::String(text.to_owned()),
+        (Resolved::Merge, _) | (Resolved::Str, None) => Value::String(text.into_owned()),
         (Resolved::Null, None | Some("null")) => Value::Null,
         (Resolved::Bool(b), None | Some("bool")) => Value::Bool(*b),
         (Resolved::Int(i), None | Some("int")) => Value::Number(Number::from(*i)),
         (Resolved::Uint(u), None | Some("int")) => Value::Number(Number::from(*u)),
-        (Resolved::Int(i), Some("float")) => float(*i as f64, text).map_err(err)?,
-        (Resolved::Float(f), None | Some("float")) => float(*f, text).map_err(err)?,
+        (Resolved::Int(i), Some("float")) => float(*i as f64, &text).map_err(err)?,
+        (Resolved::Float(f), None | Some("float")) => float(*f, &text).map_err(err)?,
         (Resolved::Timestamp(t), None | Some("timestamp")) => Value::String(t.to_rfc3339_nano()),
         (_, Some(wanted)) => {
             return Err(err(format!(
