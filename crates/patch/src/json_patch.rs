@@ -1,5 +1,7 @@
-//! JSON Patch (RFC 6902), as kustomize applies it (evanphx/json-patch):
-//! additionally, a `test` of `null` passes on a missing path.
+//! JSON Patch (RFC 6902), as kustomize applies it (evanphx/json-patch v4):
+//! beyond the RFC, array indices may be negative (counted from the end) or
+//! zero-padded, `~` not followed by 0 or 1 is taken literally, a missing
+//! `value` is `null`, and a `test` of `null` passes on a missing member.
 
 use serde_json::Value;
 
@@ -48,15 +50,21 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), OpError> {
     let path = str_field(op, "path")?;
     let at = |message: &str| (path.to_string(), message.to_string());
     let tokens = parse_pointer(path).map_err(|m| at(&m))?;
-    let value = || {
-        op.get("value")
-            .ok_or_else(|| at("the operation has no `value`"))
-    };
+    let value = || op.get("value").cloned().unwrap_or(Value::Null);
     match kind {
-        "add" => add(doc, &tokens, value()?.clone()).map_err(|m| at(&m)),
+        "add" => add(doc, &tokens, value()).map_err(|m| at(&m)),
         "remove" => remove(doc, &tokens).map(drop).map_err(|m| at(&m)),
         "replace" => {
-            let v = value()?.clone();
+            let v = value();
+            if tokens.is_empty() {
+                if !(v.is_object() || v.is_array()) {
+                    return Err(at(
+                        "the whole document can only be replaced by an object or array",
+                    ));
+                }
+                *doc = v;
+                return Ok(());
+            }
             let target = get_mut(doc, &tokens).ok_or_else(|| at("the path does not exist"))?;
             *target = v;
             Ok(())
@@ -65,16 +73,6 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), OpError> {
             let from = str_field(op, "from")?;
             let from_tokens = parse_pointer(from).map_err(|m| (from.to_string(), m))?;
             let v = if kind == "move" {
-                if from_tokens == tokens {
-                    return get(doc, &tokens).map(drop).ok_or_else(|| {
-                        (from.to_string(), "the `from` path does not exist".into())
-                    });
-                }
-                if tokens.len() > from_tokens.len()
-                    && tokens[..from_tokens.len()] == from_tokens[..]
-                {
-                    return Err(at("cannot move a value into one of its own children"));
-                }
                 remove(doc, &from_tokens).map_err(|m| (from.to_string(), format!("`from`: {m}")))?
             } else {
                 get(doc, &from_tokens)
@@ -84,19 +82,36 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), OpError> {
             add(doc, &tokens, v).map_err(|m| at(&m))
         }
         "test" => {
-            let want = value()?;
-            match get(doc, &tokens) {
+            let want = op.get("value").unwrap_or(&Value::Null);
+            let have = if tokens.is_empty() {
+                Some(&*doc)
+            } else {
+                let (last, parent) = tokens
+                    .split_last()
+                    .ok_or_else(|| at("the path does not exist"))?;
+                match get(doc, parent) {
+                    Some(Value::Object(m)) => m.get(last),
+                    Some(Value::Array(a)) => Some(
+                        existing_index(last, a.len())
+                            .ok()
+                            .and_then(|i| a.get(i))
+                            .ok_or_else(|| at("the path does not exist"))?,
+                    ),
+                    _ => return Err(at("the path does not exist")),
+                }
+            };
+            match have {
                 Some(have) if json_equal(have, want) => Ok(()),
+                // evanphx: a missing member tests equal to null
                 None if want.is_null() => Ok(()),
-                Some(_) => Err(at("test failed: the value differs")),
-                None => Err(at("test failed: the path does not exist")),
+                _ => Err(at("test failed: the value differs")),
             }
         }
         other => Err(at(&format!("unknown operation {other:?}"))),
     }
 }
 
-/// Split a JSON pointer into unescaped reference tokens.
+/// Split a JSON pointer into reference tokens, decoding `~1` then `~0`.
 fn parse_pointer(p: &str) -> Result<Vec<String>, String> {
     if p.is_empty() {
         return Ok(Vec::new());
@@ -104,60 +119,57 @@ fn parse_pointer(p: &str) -> Result<Vec<String>, String> {
     let Some(rest) = p.strip_prefix('/') else {
         return Err("a JSON pointer must be empty or start with '/'".into());
     };
-    rest.split('/')
-        .map(|t| {
-            let mut out = String::with_capacity(t.len());
-            let mut chars = t.chars();
-            while let Some(c) = chars.next() {
-                if c == '~' {
-                    match chars.next() {
-                        Some('0') => out.push('~'),
-                        Some('1') => out.push('/'),
-                        _ => {
-                            return Err(
-                                "bad escape in JSON pointer ('~' must be followed by 0 or 1)"
-                                    .into(),
-                            );
-                        }
-                    }
-                } else {
-                    out.push(c);
-                }
-            }
-            Ok(out)
-        })
-        .collect()
+    Ok(rest
+        .split('/')
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect())
 }
 
-/// An array index token: decimal, no leading zeros.
-fn array_index(token: &str, len: usize, allow_end: bool) -> Result<usize, String> {
-    if token == "-" {
-        return if allow_end {
-            Ok(len)
-        } else {
-            Err("'-' names no existing element".into())
-        };
+/// Go's `strconv.Atoi`: optional sign, decimal digits.
+fn parse_index(token: &str) -> Result<i64, String> {
+    let digits = token.strip_prefix(['+', '-']).unwrap_or(token);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("invalid array index {token:?}"));
     }
-    let valid = !token.is_empty()
-        && token.bytes().all(|b| b.is_ascii_digit())
-        && (token == "0" || !token.starts_with('0'));
-    let i: usize = if valid { token.parse().ok() } else { None }
-        .ok_or_else(|| format!("invalid array index {token:?}"))?;
-    let limit = if allow_end {
-        len
-    } else {
-        len.saturating_sub(1)
-    };
-    if i > limit || (!allow_end && len == 0) {
+    token
+        .parse()
+        .map_err(|_| format!("invalid array index {token:?}"))
+}
+
+/// The index of an existing element; negative counts from the end.
+fn existing_index(token: &str, len: usize) -> Result<usize, String> {
+    if token == "-" {
+        return Err("'-' names no existing element".into());
+    }
+    let i = parse_index(token)?;
+    let n = i64::try_from(len).unwrap_or(i64::MAX);
+    let resolved = if i < 0 { i + n } else { i };
+    if resolved < 0 || resolved >= n {
         return Err(format!("array index {i} is out of bounds (length {len})"));
     }
-    Ok(i)
+    usize::try_from(resolved)
+        .map_err(|_| format!("array index {i} is out of bounds (length {len})"))
+}
+
+/// Where `add` inserts: `-` appends; negative counts from the new end.
+fn insert_index(token: &str, len: usize) -> Result<usize, String> {
+    if token == "-" {
+        return Ok(len);
+    }
+    let i = parse_index(token)?;
+    let n = i64::try_from(len).unwrap_or(i64::MAX).saturating_add(1);
+    let resolved = if i < 0 { i + n } else { i };
+    if resolved < 0 || resolved >= n {
+        return Err(format!("array index {i} is out of bounds (length {len})"));
+    }
+    usize::try_from(resolved)
+        .map_err(|_| format!("array index {i} is out of bounds (length {len})"))
 }
 
 fn get<'a>(doc: &'a Value, tokens: &[String]) -> Option<&'a Value> {
     tokens.iter().try_fold(doc, |cur, t| match cur {
         Value::Object(m) => m.get(t),
-        Value::Array(a) => a.get(array_index(t, a.len(), false).ok()?),
+        Value::Array(a) => a.get(existing_index(t, a.len()).ok()?),
         _ => None,
     })
 }
@@ -166,7 +178,7 @@ fn get_mut<'a>(doc: &'a mut Value, tokens: &[String]) -> Option<&'a mut Value> {
     tokens.iter().try_fold(doc, |cur, t| match cur {
         Value::Object(m) => m.get_mut(t),
         Value::Array(a) => {
-            let i = array_index(t, a.len(), false).ok()?;
+            let i = existing_index(t, a.len()).ok()?;
             a.get_mut(i)
         }
         _ => None,
@@ -175,8 +187,7 @@ fn get_mut<'a>(doc: &'a mut Value, tokens: &[String]) -> Option<&'a mut Value> {
 
 fn add(doc: &mut Value, tokens: &[String], v: Value) -> Result<(), String> {
     let Some((last, parent_tokens)) = tokens.split_last() else {
-        *doc = v;
-        return Ok(());
+        return Err("cannot add at the document root (use replace)".into());
     };
     let parent = get_mut(doc, parent_tokens).ok_or("the parent of the path does not exist")?;
     match parent {
@@ -185,7 +196,7 @@ fn add(doc: &mut Value, tokens: &[String], v: Value) -> Result<(), String> {
             Ok(())
         }
         Value::Array(a) => {
-            let i = array_index(last, a.len(), true)?;
+            let i = insert_index(last, a.len())?;
             a.insert(i, v);
             Ok(())
         }
@@ -203,7 +214,7 @@ fn remove(doc: &mut Value, tokens: &[String]) -> Result<Value, String> {
             .shift_remove(last)
             .ok_or_else(|| "the path does not exist".into()),
         Value::Array(a) => {
-            let i = array_index(last, a.len(), false)?;
+            let i = existing_index(last, a.len())?;
             Ok(a.remove(i))
         }
         _ => Err("the path does not exist".into()),
@@ -385,6 +396,20 @@ mod tests {
             ),
             json!([1])
         );
+        // evanphx extensions: negative and zero-padded indices, literal bad
+        // escapes, a missing value is null
+        assert_eq!(
+            ok(
+                json!({"a": [1, 2, 3]}),
+                json!([
+                    {"op": "remove", "path": "/a/-1"},
+                    {"op": "add", "path": "/a/-1", "value": 9},
+                    {"op": "replace", "path": "/a/00", "value": 0},
+                    {"op": "add", "path": "/b~2"}
+                ])
+            ),
+            json!({"a": [0, 2, 9], "b~2": null})
+        );
         assert_eq!(
             ok(
                 json!({"a": 1.0}),
@@ -424,9 +449,14 @@ mod tests {
         assert!(e.contains("must be empty or start with '/'"), "{e}");
         let e = err(
             json!({"a": 1}),
-            json!([{"op": "add", "path": "/a~2", "value": 1}]),
+            json!([{"op": "add", "path": "", "value": 1}]),
         );
-        assert!(e.contains("bad escape"), "{e}");
+        assert!(e.contains("root"), "{e}");
+        let e = err(
+            json!({"a": 1}),
+            json!([{"op": "replace", "path": "", "value": 1}]),
+        );
+        assert!(e.contains("object or array"), "{e}");
         let e = err(
             json!({"a": [1]}),
             json!([{"op": "add", "path": "/a/2", "value": 1}]),
@@ -434,20 +464,28 @@ mod tests {
         assert!(e.contains("out of bounds"), "{e}");
         let e = err(
             json!({"a": [1]}),
-            json!([{"op": "remove", "path": "/a/01"}]),
+            json!([{"op": "remove", "path": "/a/x1"}]),
         );
         assert!(e.contains("invalid array index"), "{e}");
+        let e = err(
+            json!({"a": [1]}),
+            json!([{"op": "remove", "path": "/a/-2"}]),
+        );
+        assert!(e.contains("out of bounds"), "{e}");
+        let e = err(
+            json!({"a": [1]}),
+            json!([{"op": "test", "path": "/a/3", "value": null}]),
+        );
+        assert!(e.contains("does not exist"), "{e}");
         let e = err(json!({"a": [1]}), json!([{"op": "remove", "path": "/a/-"}]));
         assert!(e.contains("'-'"), "{e}");
         let e = err(
             json!({"a": {"b": 1}}),
             json!([{"op": "move", "from": "/a", "path": "/a/b/c"}]),
         );
-        assert!(e.contains("own children"), "{e}");
+        assert!(e.contains("parent of the path does not exist"), "{e}");
         let e = err(json!({}), json!([{"op": "frob", "path": "/a"}]));
         assert!(e.contains("unknown operation"), "{e}");
-        let e = err(json!({}), json!([{"op": "add", "path": "/a"}]));
-        assert!(e.contains("no `value`"), "{e}");
         let e = err(json!({}), json!({"op": "add"}));
         assert!(e.contains("not a list"), "{e}");
         let e = err(
