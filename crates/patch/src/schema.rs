@@ -120,6 +120,15 @@ impl MergeSchema {
         }
     }
 
+    /// A schema that knows no types: every list is replaced. kustomize's
+    /// `openapi: {path: ...}` custom schema *replaces* the built-in one, so
+    /// start from this and [`add_openapi`](Self::add_openapi) to match it.
+    pub fn empty() -> MergeSchema {
+        MergeSchema {
+            data: Arc::new(SchemaData::default()),
+        }
+    }
+
     /// Add the definitions of a swagger v2 document (kustomize's `openapi:`
     /// custom schema): `definitions` with `$ref`s, `x-kubernetes-patch-strategy`,
     /// `x-kubernetes-patch-merge-key`, `x-kubernetes-list-map-keys`, and

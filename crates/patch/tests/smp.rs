@@ -352,3 +352,62 @@ fn corpus_cases() {
         assert_eq!(got, read(dir.join("expected.yaml")), "{case}");
     }
 }
+
+/// kustomize's `openapi:` schema replaces the built-in one: with only a
+/// custom schema, built-in kinds lose their merge keys (checked against
+/// kustomize v5.5.0).
+#[test]
+fn custom_openapi_replaces_builtin_schema() {
+    let mut schema = MergeSchema::empty();
+    schema
+        .add_openapi(&serde_json::json!({"definitions": {"v1.Foo": {
+            "properties": {"spec": {"properties": {"items": {
+                "type": "array", "items": {"type": "object"},
+                "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "id"}}}},
+            "x-kubernetes-group-version-kind": [{"group": "example.com", "version": "v1", "kind": "Foo"}]}}}))
+        .unwrap();
+    let got = strategic_merge(
+        &yaml(&deployment("containers: [{name: a, image: a}]")),
+        &yaml(&deployment("containers: [{name: b, image: b}]")),
+        &schema,
+    )
+    .unwrap();
+    assert_eq!(
+        got["spec"]["template"]["spec"]["containers"],
+        yaml("[{name: b, image: b}]")
+    );
+    let got = strategic_merge(
+        &yaml("apiVersion: example.com/v1\nkind: Foo\nmetadata: {name: f}\nspec: {items: [{id: a, v: 1}]}\n"),
+        &yaml("apiVersion: example.com/v1\nkind: Foo\nmetadata: {name: f}\nspec: {items: [{id: b, v: 2}]}\n"),
+        &schema,
+    )
+    .unwrap();
+    assert_eq!(got["spec"]["items"], yaml("[{id: b, v: 2}, {id: a, v: 1}]"));
+}
+
+/// The corpus case openapicustomschema__TestCustomOpenApiFieldBasicUsage:
+/// its schema file, resource, and the inline patch of its kustomization.
+#[test]
+fn corpus_custom_openapi_schema() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../tests/corpus/kustomize/cases/openapicustomschema__TestCustomOpenApiFieldBasicUsage",
+    );
+    let read =
+        |p: &str| std::fs::read_to_string(dir.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    let openapi: Value = serde_json::from_str(&read("in/mycrd_schema.json")).unwrap();
+    let mut schema = MergeSchema::empty();
+    schema.add_openapi(&openapi).unwrap();
+    let patch = yaml(
+        "apiVersion: example.com/v1alpha1\nkind: MyCRD\nmetadata:\n  name: service\nspec:\n  template:\n    spec:\n      containers:\n      - name: server\n        image: nginx\n",
+    );
+    let got = strategic_merge(&yaml(&read("in/mycrd.yaml")), &patch, &schema).unwrap();
+    assert_eq!(got, yaml(&read("expected.yaml")));
+    // Without the schema the containers list would be replaced.
+    let plain = strategic_merge(
+        &yaml(&read("in/mycrd.yaml")),
+        &patch,
+        &MergeSchema::builtin(),
+    )
+    .unwrap();
+    assert_ne!(plain, got);
+}
