@@ -283,3 +283,23 @@ fn errors_display_position() {
         "invalid YAML: line 2, column 1: mapping key \"a\" already defined at line 1"
     );
 }
+
+#[test]
+fn go_yaml_syntax_quirks_are_errors_too() {
+    // go-yaml ends a plain scalar at `?` inside a flow collection.
+    let e = error("args: [--url=http://x/y?z=1]\n");
+    assert_eq!(e.go_message(), "yaml: did not find expected ',' or ']'");
+    assert_eq!(e.line, Some(1));
+    // Quoted, or outside flow collections, it is fine.
+    assert_eq!(
+        round_trip("a: ['http://x/y?z=1']\nb: http://x/y?z=1\n"),
+        "a:\n- http://x/y?z=1\nb: http://x/y?z=1\n"
+    );
+    // A stream may not begin with a document end marker.
+    let e = error("# comment\n...\n---\na: 1\n");
+    assert_eq!(
+        e.go_message(),
+        "yaml: line 1: did not find expected node content"
+    );
+    assert_eq!(round_trip("a: 1\n...\n---\nb: 2\n"), "a: 1\n---\nb: 2\n");
+}

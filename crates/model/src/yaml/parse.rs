@@ -138,8 +138,41 @@ fn scan_error(e: &ScanError, open: &[(Collection, usize)]) -> YamlError {
     YamlError::at(info, m.line(), m.col() + 1).with_go_text(go)
 }
 
+/// go-yaml starts an implicit first document at the first token, so a
+/// stream that begins with a document end marker `...` has a document with
+/// no content: an error there (YAML 1.2 parsers skip the marker).
+fn check_leading_document_end(text: &str) -> Result<(), YamlError> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let is_end_marker = line
+            .strip_prefix("...")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']));
+        if is_end_marker {
+            let problem = "did not find expected node content";
+            let go = if i != 0 {
+                format!("yaml: line {i}: {problem}")
+            } else {
+                format!("yaml: {problem}")
+            };
+            return Err(YamlError::at(
+                format!("{problem}: the stream starts with a document end marker"),
+                i + 1,
+                1,
+            )
+            .with_go_text(go));
+        }
+        break;
+    }
+    Ok(())
+}
+
 /// Parse a stream; see the module documentation for the typing rules.
 pub fn parse(text: &str) -> Result<Vec<Value>, YamlError> {
+    check_leading_document_end(text)?;
     let options = granit_parser::options! {
         emit_unresolved_aliases: true,
         emit_anchor_events: true,
@@ -193,6 +226,7 @@ pub fn parse(text: &str) -> Result<Vec<Value>, YamlError> {
                 b.add(v, None, &span)?;
             }
             Event::Scalar(value, style, anchor, tag) => {
+                b.check_flow_plain(&value, style, &span)?;
                 if b.expecting_key() {
                     let kind = key_kind(&value, style, tag.as_deref());
                     if anchor != 0 {
@@ -268,6 +302,45 @@ impl Builder {
     /// without decoding, so nothing in it is an error.
     fn skipping(&self) -> bool {
         matches!(self.stack.first(), Some(Frame::Map(m)) if matches!(m.pending_key, Some(PendingKey::Drop)))
+    }
+
+    /// go-yaml ends a plain scalar at `?` inside `[...]`/`{...}` and then
+    /// fails on the stray `?`; YAML 1.2 (and granit) keep it in the scalar.
+    fn check_flow_plain(
+        &self,
+        text: &str,
+        style: ScalarStyle,
+        span: &Span,
+    ) -> Result<(), YamlError> {
+        let Some(&(Collection::Flow, start)) = self.open.last() else {
+            return Ok(());
+        };
+        if style != ScalarStyle::Plain || !text.get(1..).is_some_and(|t| t.contains('?')) {
+            return Ok(());
+        }
+        let closer = match self.stack.last() {
+            Some(Frame::Map(_)) => '}',
+            _ => ']',
+        };
+        let problem = format!("did not find expected ',' or '{closer}'");
+        let context0 = start.saturating_sub(1);
+        let line0 = if context0 != 0 {
+            context0
+        } else {
+            span.start.line().saturating_sub(1)
+        };
+        let go = if line0 != 0 {
+            format!("yaml: line {line0}: {problem}")
+        } else {
+            format!("yaml: {problem}")
+        };
+        let at = text.find('?').unwrap_or(0);
+        Err(YamlError::at(
+            format!("{problem}: go-yaml ends a plain scalar at '?' inside a flow collection; quote {text:?}"),
+            span.start.line(),
+            span.start.col() + 1 + at,
+        )
+        .with_go_text(go))
     }
 
     fn expecting_key(&self) -> bool {
