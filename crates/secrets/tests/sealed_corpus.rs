@@ -16,7 +16,11 @@ fn corpus() -> PathBuf {
 
 fn yaml_docs(path: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(corpus().join(path)).unwrap();
-    flotilla_secrets::yaml::parse(&text).unwrap().iter().map(|n| n.to_json()).collect()
+    flotilla_secrets::yaml::parse(&text)
+        .unwrap()
+        .iter()
+        .map(|n| n.to_json())
+        .collect()
 }
 
 fn controller_key() -> SealingKey {
@@ -26,9 +30,15 @@ fn controller_key() -> SealingKey {
 #[test]
 fn controller_key_parses_with_its_fingerprint() {
     let key = controller_key();
-    assert_eq!(key.cert.fingerprint(), "SHA256:F11ReRmau3H0PSgUJ/vHN/gr/XKl3Ryao/6XITLiRCA");
+    assert_eq!(
+        key.cert.fingerprint(),
+        "SHA256:F11ReRmau3H0PSgUJ/vHN/gr/XKl3Ryao/6XITLiRCA"
+    );
     assert_eq!(key.secret_name.as_deref(), Some("sealed-secrets-keygvqgl"));
-    let cert = SealingCert::from_pem(&std::fs::read_to_string(corpus().join("derived/kseal-controller-cert.pem")).unwrap()).unwrap();
+    let cert = SealingCert::from_pem(
+        &std::fs::read_to_string(corpus().join("derived/kseal-controller-cert.pem")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(cert.fingerprint(), key.cert.fingerprint());
     assert!(format!("{key:?}").contains("redacted"));
 }
@@ -39,8 +49,22 @@ fn real_kubeseal_raw_values_unseal() {
     let label = Scope::Strict.label("my-namespace", "my-secret");
     let mut count = 0;
     for (file, plaintexts) in [
-        ("kseal/dev-values.yaml", ["my-password-for-dev-db", "my-dev-api-secret", "This is a secret message"]),
-        ("kseal/prd-values.yaml", ["my-password-for-prd-db", "my-prd-api-secret", "This is a secret message !!!"]),
+        (
+            "kseal/dev-values.yaml",
+            [
+                "my-password-for-dev-db",
+                "my-dev-api-secret",
+                "This is a secret message",
+            ],
+        ),
+        (
+            "kseal/prd-values.yaml",
+            [
+                "my-password-for-prd-db",
+                "my-prd-api-secret",
+                "This is a secret message !!!",
+            ],
+        ),
     ] {
         let doc = &yaml_docs(file)[0];
         let values = [
@@ -65,8 +89,10 @@ fn real_kubeseal_raw_values_unseal() {
 #[test]
 fn derived_sealed_secrets_of_every_scope_unseal() {
     let keys = vec![controller_key()];
-    let vectors: Value =
-        serde_json::from_str(&std::fs::read_to_string(corpus().join("derived/selfgen-vectors.json")).unwrap()).unwrap();
+    let vectors: Value = serde_json::from_str(
+        &std::fs::read_to_string(corpus().join("derived/selfgen-vectors.json")).unwrap(),
+    )
+    .unwrap();
     for (scope, file) in [
         ("strict", "derived/sealedsecret-strict.yaml"),
         ("namespace-wide", "derived/sealedsecret-namespace-wide.yaml"),
@@ -109,12 +135,19 @@ fn seal_then_unseal_every_scope() {
         "stringData": {"user": "admin"}
     });
     for scope in [Scope::Strict, Scope::NamespaceWide, Scope::ClusterWide] {
-        let opts = SealOptions { scope: Some(scope), ..Default::default() };
+        let opts = SealOptions {
+            scope: Some(scope),
+            ..Default::default()
+        };
         let s = sealed::seal_secret(&key.cert, &secret, &opts).unwrap();
         assert_eq!(s["kind"], "SealedSecret");
         assert!(s["metadata"].get("uid").is_none());
         assert_eq!(s["metadata"]["creationTimestamp"], Value::Null);
-        assert!(s["metadata"]["annotations"].get("kubectl.kubernetes.io/last-applied-configuration").is_none());
+        assert!(
+            s["metadata"]["annotations"]
+                .get("kubectl.kubernetes.io/last-applied-configuration")
+                .is_none()
+        );
         let ct = s["spec"]["encryptedData"]["password"].as_str().unwrap();
         assert!(ct.starts_with("Ag"), "4096-bit key: length prefix 0x0200");
         assert_eq!(B64.decode(ct).unwrap().len(), 2 + 512 + 7 + 16);
@@ -125,7 +158,12 @@ fn seal_then_unseal_every_scope() {
     }
     // --merge-into adds items under the file's own scope
     let mut s = sealed::seal_secret(&key.cert, &secret, &SealOptions::default()).unwrap();
-    sealed::merge_items(&key.cert, &mut s, &[("token".into(), SecretBytes::new(b"t0k".to_vec()))]).unwrap();
+    sealed::merge_items(
+        &key.cert,
+        &mut s,
+        &[("token".into(), SecretBytes::new(b"t0k".to_vec()))],
+    )
+    .unwrap();
     let back = sealed::unseal(&s, &[key], None).unwrap();
     assert_eq!(back["data"]["token"], B64.encode("t0k"));
 }
@@ -138,7 +176,10 @@ fn generated_keys_back_up_into_sops_and_restore() {
     let manifest = key.to_secret("kube-system").unwrap();
     assert_eq!(manifest["type"], "kubernetes.io/tls");
     assert_eq!(manifest["metadata"]["generateName"], "sealed-secrets-key");
-    assert_eq!(manifest["metadata"]["labels"]["sealedsecrets.bitnami.com/sealed-secrets-key"], "active");
+    assert_eq!(
+        manifest["metadata"]["labels"]["sealedsecrets.bitnami.com/sealed-secrets-key"],
+        "active"
+    );
     // A SealedSecret made for this key...
     let raw = sealed::seal_raw(cert, b"v", "ns", "n", Scope::Strict).unwrap();
     // ...backed up (with the corpus key) into a SOPS file...
@@ -157,9 +198,14 @@ fn generated_keys_back_up_into_sops_and_restore() {
     // ...restores from the SOPS file and unseals the value.
     let mut ring = sops::Keyring::default();
     use age::secrecy::ExposeSecret;
-    ring.add_age_keys(id.to_string().expose_secret(), "test").unwrap();
-    let d = sops::SopsFile::parse(encrypted.as_bytes(), sops::Format::Yaml).unwrap().decrypt(&ring).unwrap();
-    let keys = SealingKey::from_documents(&d.docs.iter().map(|n| n.to_json()).collect::<Vec<_>>()).unwrap();
+    ring.add_age_keys(id.to_string().expose_secret(), "test")
+        .unwrap();
+    let d = sops::SopsFile::parse(encrypted.as_bytes(), sops::Format::Yaml)
+        .unwrap()
+        .decrypt(&ring)
+        .unwrap();
+    let keys = SealingKey::from_documents(&d.docs.iter().map(|n| n.to_json()).collect::<Vec<_>>())
+        .unwrap();
     assert_eq!(keys.len(), 2);
     let got = sealed::hybrid_decrypt(&keys, &B64.decode(raw).unwrap(), b"ns/n").unwrap();
     assert_eq!(got.expose(), b"v");
