@@ -6,7 +6,8 @@
 //! flow collections, anchors and aliases, tags, comments and multiple
 //! documents. Scalars resolve as go-yaml v3 does (see [`crate::tree`]).
 //! Full-line comments belong to the collection that holds the next value
-//! (go-yaml's head comments); trailing comments are kept as inline comments.
+//! (go-yaml head comments); a line comment after a value becomes a comment
+//! before its entry, as sops does.
 
 use crate::tree::{Comment, Item, Node, Scalar, format_float_yaml, resolve_plain};
 use std::collections::HashMap;
@@ -185,10 +186,12 @@ impl Parser {
             }
             let value_col = indent + content.len() - after.len();
             let (value, inline) = self.parse_value_after_indicator(indent, value_col)?;
-            items.push(Item::Pair(key, value));
+            // sops (go-yaml) turns a line comment into a comment before its
+            // entry; do the same so decrypted output matches `sops -d`.
             if let Some(c) = inline {
-                items.push(Item::Comment(c));
+                items.push(Item::Comment(Comment { inline: false, ..c }));
             }
+            items.push(Item::Pair(key, value));
         }
         items.extend(self.take_trailing(indent).into_iter().map(Item::Comment));
         Ok(Node::Mapping(items))
@@ -255,10 +258,10 @@ impl Parser {
                 items.push(self.parse_sequence(child_indent)?);
             } else {
                 let (node, inline) = self.parse_inline_value(indent, child_indent, indent)?;
-                items.push(node);
                 if let Some(c) = inline {
-                    items.push(Node::Comment(c));
+                    items.push(Node::Comment(Comment { inline: false, ..c }));
                 }
+                items.push(node);
             }
         }
         items.extend(self.take_trailing(indent).into_iter().map(Node::Comment));
@@ -1072,7 +1075,11 @@ pub fn quote_scalar(s: &str) -> String {
     if s.is_empty() {
         return "\"\"".into();
     }
-    if !matches!(resolve_plain(s), Scalar::Str(_)) || s == "<<" {
+    if !matches!(resolve_plain(s), Scalar::Str(_))
+        || s == "<<"
+        || is_old_bool(s)
+        || is_base60_float(s)
+    {
         return double_quote(s);
     }
     if plain_allowed(s) {
@@ -1082,6 +1089,61 @@ pub fn quote_scalar(s: &str) -> String {
         return format!("'{}'", s.replace('\'', "''"));
     }
     double_quote(s)
+}
+
+/// YAML 1.1 booleans, which go-yaml v3 quotes for older parsers.
+fn is_old_bool(s: &str) -> bool {
+    matches!(
+        s,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
+/// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$` (YAML 1.1 sexagesimal).
+fn is_base60_float(s: &str) -> bool {
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (main, frac) = match s.split_once('.') {
+        Some((m, f)) => (m, Some(f)),
+        None => (s, None),
+    };
+    if frac.is_some_and(|f| !f.chars().all(|c| c.is_ascii_digit() || c == '_')) {
+        return false;
+    }
+    let mut parts = main.split(':');
+    let head = parts.next().unwrap_or("");
+    if head.is_empty()
+        || !head.starts_with(|c: char| c.is_ascii_digit())
+        || !head.chars().all(|c| c.is_ascii_digit() || c == '_')
+    {
+        return false;
+    }
+    let mut n = 0;
+    for p in parts {
+        n += 1;
+        let ok = match p.len() {
+            1 => p.as_bytes()[0].is_ascii_digit(),
+            2 => (b'0'..=b'5').contains(&p.as_bytes()[0]) && p.as_bytes()[1].is_ascii_digit(),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    n > 0
 }
 
 fn plain_allowed(s: &str) -> bool {
@@ -1164,7 +1226,7 @@ mod tests {
         let out = round(src);
         assert_eq!(
             out,
-            "# top\nb: 1\na:\n    # inner\n    x: yes # trailing\n    list:\n        - one\n        - k: v\n          z: |\n            line1\n            line2\nc: it's\n"
+            "# top\nb: 1\na:\n    # inner\n    # trailing\n    x: yes\n    list:\n        - one\n        - k: v\n          z: |\n            line1\n            line2\nc: it's\n"
         );
         // and the output parses back to the same tree
         assert_eq!(parse(&out).unwrap(), parse(src).unwrap());

@@ -315,6 +315,19 @@ impl Walker<'_> {
                 for item in items.iter_mut() {
                     match item {
                         Node::Comment(c) => self.comment(&mut c.text, path, comments),
+                        Node::Scalar(Scalar::Str(v))
+                            if !self.encrypt
+                                && cipher::is_enc(v)
+                                && v.ends_with(",type:comment]") =>
+                        {
+                            // sops writes comments inside sequences as items.
+                            let mut text = v.clone();
+                            self.comment(&mut text, path, comments);
+                            *item = Node::Comment(crate::tree::Comment {
+                                text,
+                                inline: false,
+                            });
+                        }
                         other => {
                             self.node(other, path, comments)?;
                             if let Some(level) = comments.last_mut() {
