@@ -354,7 +354,7 @@ mod tests {
             String::from_utf8(decrypt(&path, None, &keys).unwrap().expose().to_vec()).unwrap();
         assert_eq!(
             plain,
-            "# db creds\ndb:\n    user: admin # who\n    password: hunter2\n    host: db.local\nport: 5432\n"
+            "# db creds\ndb:\n    # who\n    user: admin\n    password: hunter2\n    host: db.local\nport: 5432\n"
         );
         unset(
             &path,

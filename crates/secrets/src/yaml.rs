@@ -1226,7 +1226,7 @@ mod tests {
         let out = round(src);
         assert_eq!(
             out,
-            "# top\nb: 1\na:\n    # inner\n    # trailing\n    x: yes\n    list:\n        - one\n        - k: v\n          z: |\n            line1\n            line2\nc: it's\n"
+            "# top\nb: 1\na:\n    # inner\n    # trailing\n    x: \"yes\"\n    list:\n        - one\n        - k: v\n          z: |\n            line1\n            line2\nc: it's\n"
         );
         // and the output parses back to the same tree
         assert_eq!(parse(&out).unwrap(), parse(src).unwrap());
