@@ -2,11 +2,12 @@
 //!
 //! `yaml_tool kust` reads a YAML stream and prints it as kustomize would
 //! (parse, then emit); `yaml_tool emit` reads JSON values, one per line, and
-//! prints each as YAML; `yaml_tool bench` times parse and emit of stdin.
-//! Errors print as `ERROR: …`. Used to compare against
+//! prints each as YAML; `yaml_tool sigs` reads the first document as
+//! kustomize reads kustomization files and prints it; `yaml_tool bench` times parse and emit of stdin.
+//! Errors print as `ERROR: …` (`yaml_tool go-errors`: as go-yaml words them). Used to compare against
 //! the Go implementation on generated inputs.
 
-use flotilla_model::yaml::{emit_stream, parse_stream};
+use flotilla_model::yaml::{Dialect, emit, emit_stream, parse_stream, parse_stream_with};
 use std::io::Read;
 
 fn main() {
@@ -32,6 +33,10 @@ fn main() {
             }
             emit_stream(&docs)
         }
+        "sigs" => match parse_stream_with(&input, Dialect::SigsYaml) {
+            Ok(docs) => docs.first().map(emit).unwrap_or_default(),
+            Err(e) => format!("ERROR: {}\n", e.go_message()),
+        },
         "bench" => {
             let start = std::time::Instant::now();
             let mut events = 0usize;
@@ -65,6 +70,7 @@ fn main() {
         }
         _ => match parse_stream(&input) {
             Ok(docs) => emit_stream(&docs),
+            Err(e) if mode == "go-errors" => format!("ERROR: {}\n", e.go_message()),
             Err(e) => format!("ERROR: {e}\n"),
         },
     };

@@ -33,6 +33,7 @@ use serde_json::Value;
 use std::fmt;
 
 pub use emit::{format_number, key_order};
+pub use parse::Dialect;
 
 /// A YAML document could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +46,7 @@ pub struct YamlError {
     pub column: Option<usize>,
     /// The text go-yaml v3 gives for the same problem, when it differs from
     /// the default `yaml: line {line}: {message}` (see [`Self::go_message`]).
-    go_text: Option<String>,
+    pub(crate) go_text: Option<String>,
 }
 
 impl YamlError {
@@ -96,7 +97,15 @@ impl std::error::Error for YamlError {}
 /// Parse a YAML stream into one value per document, skipping empty and
 /// `null` documents.
 pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
-    parse::parse(text)
+    parse::parse(text, Dialect::Kyaml)
+}
+
+/// Parse a stream with the given reader's semantics: [`Dialect::Kyaml`]
+/// for resources (what [`parse_stream`] does), [`Dialect::SigsYaml`] for
+/// kustomization files. (sigs.k8s.io/yaml itself reads only the first
+/// document; all are returned here.)
+pub fn parse_stream_with(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
+    parse::parse(text, dialect)
 }
 
 /// Write one document in kustomize's output format (ends with a newline).

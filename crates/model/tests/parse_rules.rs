@@ -303,3 +303,55 @@ fn go_yaml_syntax_quirks_are_errors_too() {
     );
     assert_eq!(round_trip("a: 1\n...\n---\nb: 2\n"), "a: 1\n---\nb: 2\n");
 }
+
+#[test]
+fn kustomization_files_read_as_sigs_yaml() {
+    use flotilla_model::yaml::{Dialect, emit, parse_stream_with};
+    // YAML 1.1 booleans, last duplicate wins, timestamps stay text, scalar
+    // keys become text, `<<` merges in place (keys after it override).
+    let input = r#"a: 1
+b: yes
+c: on
+d: 2020-01-01
+e: 0644
+f: ! 12
+g: 1
+g: 2
+yes: key
+1.5: float key
+3: int key
+base: &b {x: 1, z: 2}
+m:
+  x: before
+  <<: *b
+  z: after
+l:
+  <<: [{p: first}, {p: second, q: 2}]
+"#;
+    let want = r#""1.5": float key
+"3": int key
+a: 1
+b: true
+base:
+  x: 1
+  z: 2
+c: true
+d: "2020-01-01"
+e: 420
+f: "12"
+g: 2
+l:
+  p: first
+  q: 2
+m:
+  x: 1
+  z: after
+"true": key
+"#;
+    let docs = parse_stream_with(input, Dialect::SigsYaml).unwrap();
+    assert_eq!(emit(&docs[0]), want);
+    // A null key fails only if its mapping survives.
+    assert!(parse_stream_with("a:\n  ~: 1\n", Dialect::SigsYaml).is_err());
+    let replaced = parse_stream_with("a:\n  ~: 1\na: 2\n", Dialect::SigsYaml).unwrap();
+    assert_eq!(replaced[0], json!({"a": 2}));
+}

@@ -56,6 +56,32 @@ enum PendingKey {
 }
 
 /// How a scalar key decodes, by its go-yaml v3 tag.
+/// Which Go YAML reader kustomize uses for a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// kyaml (go-yaml v3 decoded into Go values): how kustomize reads
+    /// resources, patches and generator inputs. Only `true`/`false` are
+    /// booleans, unquoted timestamps become RFC 3339 text, a repeated key is
+    /// an error.
+    #[default]
+    Kyaml,
+    /// sigs.k8s.io/yaml `YAMLToJSON` (go-yaml v2): how kustomize reads
+    /// kustomization files. YAML 1.1 booleans (`yes`, `on`, `y` …), a
+    /// repeated key keeps its last value, timestamps stay as written, keys
+    /// of any scalar type become text (a null key is an error), merges apply
+    /// in place.
+    SigsYaml,
+}
+
+impl Dialect {
+    fn schema(self) -> Schema {
+        match self {
+            Dialect::Kyaml => Schema::V3,
+            Dialect::SigsYaml => Schema::V2,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum KeyKind {
     Str,
@@ -79,6 +105,7 @@ enum Collection {
 }
 
 struct Builder {
+    dialect: Dialect,
     stack: Vec<Frame>,
     /// Open collections with their start lines (parallel to `stack`).
     open: Vec<(Collection, usize)>,
@@ -171,7 +198,7 @@ fn check_leading_document_end(text: &str) -> Result<(), YamlError> {
 }
 
 /// Parse a stream; see the module documentation for the typing rules.
-pub fn parse(text: &str) -> Result<Vec<Value>, YamlError> {
+pub fn parse(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
     check_leading_document_end(text)?;
     let options = granit_parser::options! {
         emit_unresolved_aliases: true,
@@ -179,6 +206,7 @@ pub fn parse(text: &str) -> Result<Vec<Value>, YamlError> {
     };
     let mut parser = Parser::new_from_str_with_options(text, options);
     let mut b = Builder {
+        dialect,
         stack: Vec::new(),
         open: Vec::new(),
         anchors: HashMap::new(),
@@ -212,6 +240,15 @@ pub fn parse(text: &str) -> Result<Vec<Value>, YamlError> {
                 if let Some(v) = b.root.take()
                     && !v.is_null()
                 {
+                    if dialect == Dialect::SigsYaml && contains_null_key(&v) {
+                        let message = "unsupported map key of type: %!s(<nil>), key: <nil>";
+                        return Err(YamlError {
+                            message: message.to_owned(),
+                            line: None,
+                            column: None,
+                            go_text: None,
+                        });
+                    }
                     b.docs.push(v);
                 }
             }
@@ -228,16 +265,24 @@ pub fn parse(text: &str) -> Result<Vec<Value>, YamlError> {
             Event::Scalar(value, style, anchor, tag) => {
                 b.check_flow_plain(&value, style, &span)?;
                 if b.expecting_key() {
-                    let kind = key_kind(&value, style, tag.as_deref());
                     if anchor != 0 {
-                        let v = scalar_value(value.clone(), style, tag.as_deref(), &span)
+                        let v = scalar_value(value.clone(), style, tag.as_deref(), &span, dialect)
                             .unwrap_or_else(|_| Value::String(value.to_string()));
                         b.anchors.insert(anchor, v);
                     }
-                    b.set_key(value.into_owned(), kind, &span)?;
+                    match dialect {
+                        Dialect::Kyaml => {
+                            let kind = key_kind(&value, style, tag.as_deref());
+                            b.set_key(value.into_owned(), kind, &span)?;
+                        }
+                        Dialect::SigsYaml => {
+                            let (key, kind) = sigs_key(value, style, tag.as_deref(), &span)?;
+                            b.set_key(key, kind, &span)?;
+                        }
+                    }
                     continue;
                 }
-                let v = match scalar_value(value, style, tag.as_deref(), &span) {
+                let v = match scalar_value(value, style, tag.as_deref(), &span, dialect) {
                     Ok(v) => v,
                     // go-yaml never decodes the value of a dropped key.
                     Err(_) if b.skipping() => Value::Null,
@@ -366,8 +411,13 @@ impl Builder {
         };
         let line = span.start.line();
         let column = span.start.col() + 1;
-        if skipping {
-            m.pending_key = Some(PendingKey::Key(key, line));
+        if skipping || self.dialect == Dialect::SigsYaml {
+            // sigs.k8s.io/yaml decodes without duplicate checks: the last
+            // value of a repeated key wins.
+            m.pending_key = Some(match kind {
+                KeyKind::Merge => PendingKey::Merge { line, column },
+                _ => PendingKey::Key(key, line),
+            });
             return Ok(());
         }
         let first = if m.map.contains_key(&key) {
@@ -428,12 +478,27 @@ impl Builder {
                     m.map.insert(k, v);
                     m.key_lines.push(line);
                 }
-                Some(PendingKey::Merge { line, column }) => m.merges.push((v, line, column)),
+                Some(PendingKey::Merge { line, column }) => match self.dialect {
+                    Dialect::Kyaml => m.merges.push((v, line, column)),
+                    // go-yaml v2 merges in place: keys after `<<` override
+                    // merged ones, merged ones override keys before it, and
+                    // earlier maps of a merge list take precedence.
+                    Dialect::SigsYaml => {
+                        for source in merge_sources(v, line, column)?.into_iter().rev() {
+                            for (k, val) in source {
+                                m.map.insert(k, val);
+                            }
+                        }
+                    }
+                },
                 Some(PendingKey::Drop) => {}
                 None => {
                     // An alias used as a key.
                     let (key, kind) = match &v {
                         Value::String(s) => (s.clone(), KeyKind::Str),
+                        Value::Bool(_) | Value::Number(_) if self.dialect == Dialect::SigsYaml => {
+                            (v.to_string(), KeyKind::Str)
+                        }
                         Value::Null => ("null".to_owned(), KeyKind::Null),
                         Value::Bool(_) | Value::Number(_) => (v.to_string(), KeyKind::Other),
                         _ => {
@@ -465,27 +530,32 @@ fn finish_mapping(frame: MapFrame) -> Result<Value, YamlError> {
         mut map, merges, ..
     } = frame;
     for (source, line, column) in merges {
-        let sources = match source {
-            Value::Object(m) => vec![m],
-            Value::Array(items) => {
-                let mut maps = Vec::with_capacity(items.len());
-                for item in items {
-                    match item {
-                        Value::Object(m) => maps.push(m),
-                        _ => return Err(merge_error(line, column)),
-                    }
-                }
-                maps
-            }
-            _ => return Err(merge_error(line, column)),
-        };
-        for m in sources {
+        for m in merge_sources(source, line, column)? {
             for (k, v) in m {
                 map.entry(k).or_insert(v);
             }
         }
     }
     Ok(Value::Object(map))
+}
+
+/// The mappings a `<<` value names: one mapping or a list of mappings.
+fn merge_sources(
+    source: Value,
+    line: usize,
+    column: usize,
+) -> Result<Vec<Map<String, Value>>, YamlError> {
+    match source {
+        Value::Object(m) => Ok(vec![m]),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::Object(m) => Ok(m),
+                _ => Err(merge_error(line, column)),
+            })
+            .collect(),
+        _ => Err(merge_error(line, column)),
+    }
 }
 
 fn merge_error(line: usize, column: usize) -> YamlError {
@@ -503,8 +573,11 @@ fn scalar_value(
     style: ScalarStyle,
     tag: Option<&Tag>,
     span: &Span,
+    dialect: Dialect,
 ) -> Result<Value, YamlError> {
-    let tag = tag.filter(|t| !is_non_specific(t));
+    // go-yaml v3's parser drops the non-specific tag `!`; v2 keeps it, and
+    // as a tag it cannot resolve, it makes the scalar a string.
+    let tag = tag.filter(|t| dialect == Dialect::SigsYaml || !is_non_specific(t));
     let err = |msg: String| {
         let go = format!("yaml: {msg}");
         YamlError::at(msg, span.start.line(), span.start.col() + 1).with_go_text(go)
@@ -524,8 +597,12 @@ fn scalar_value(
     if !resolvable || core == Some("str") || (tag.is_none() && style != ScalarStyle::Plain) {
         return Ok(Value::String(text.into_owned()));
     }
-    let resolved = scalar::resolve_plain(&text, Schema::V3);
+    let resolved = scalar::resolve_plain(&text, dialect.schema());
     let value = match (&resolved, core) {
+        // go-yaml v2 keeps timestamps as their text in `interface{}`.
+        (Resolved::Timestamp(_), None | Some("timestamp")) if dialect == Dialect::SigsYaml => {
+            Value::String(text.into_owned())
+        }
         (Resolved::Merge, _) | (Resolved::Str, None) => Value::String(text.into_owned()),
         (Resolved::Null, None | Some("null")) => Value::Null,
         (Resolved::Bool(b), None | Some("bool")) => Value::Bool(*b),
@@ -550,6 +627,55 @@ fn scalar_value(
 /// (so `! 12` is still an int).
 fn is_non_specific(t: &Tag) -> bool {
     (t.handle().is_empty() && t.suffix() == "!") || (t.handle() == "!" && t.suffix().is_empty())
+}
+
+/// A key as sigs.k8s.io/yaml's `YAMLToJSON` writes it: go-yaml v2 decodes
+/// it (YAML 1.1, so `yes` is `true`), then bools, ints and floats become
+/// their text; a null key is an error.
+fn sigs_key(
+    text: Cow<'_, str>,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    span: &Span,
+) -> Result<(String, KeyKind), YamlError> {
+    let core = tag.and_then(|t| (t.handle() == CORE_TAG_PREFIX).then(|| t.suffix()));
+    if core == Some("merge") || (tag.is_none() && style == ScalarStyle::Plain && text == "<<") {
+        return Ok((text.into_owned(), KeyKind::Merge));
+    }
+    let unsupported = |what: &str| {
+        let message = format!("unsupported map key of type: {what}, key: {text:?}");
+        YamlError::at(message.clone(), span.start.line(), span.start.col() + 1)
+            .with_go_text(message)
+    };
+    let value = scalar_value(text.clone(), style, tag, span, Dialect::SigsYaml)?;
+    let key = match value {
+        Value::String(s) => s,
+        Value::Bool(b) => b.to_string(),
+        // go-yaml v2 accepts a null key; sigs.k8s.io/yaml fails only if the
+        // mapping survives into the result (a later duplicate may replace
+        // it), so it is marked here and checked per document.
+        Value::Null => return Ok((NULL_KEY_MARK.to_owned(), KeyKind::Str)),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.to_string(),
+            (None, _) if n.is_u64() => return Err(unsupported("uint64")),
+            (None, Some(f)) => scalar::go_format_g32(f),
+            (None, None) => return Err(unsupported("number")),
+        },
+        Value::Array(_) | Value::Object(_) => return Err(unsupported("collection")),
+    };
+    Ok((key, KeyKind::Str))
+}
+
+/// Stands for a null key in [`Dialect::SigsYaml`] until the document is
+/// complete; no YAML text can produce it (NUL is not allowed in YAML).
+const NULL_KEY_MARK: &str = "\u{0}null-key\u{0}";
+
+fn contains_null_key(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.contains_key(NULL_KEY_MARK) || m.values().any(contains_null_key),
+        Value::Array(items) => items.iter().any(contains_null_key),
+        _ => false,
+    }
 }
 
 /// go-yaml v3's `ShortTag` of a key node, reduced to what decoding needs.

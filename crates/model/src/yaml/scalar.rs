@@ -336,10 +336,14 @@ fn underscore_ok(s: &str) -> bool {
 /// The shortest decimal digits of a finite `f` and its decimal point
 /// position: `f = ±0.d1d2…dn × 10^dp` (as Go's `strconv` computes them).
 fn shortest_digits(f: f64) -> (bool, Vec<u8>, i32) {
-    let text = format!("{:e}", f);
+    digits_of_e_format(&format!("{:e}", f))
+}
+
+/// Digits and decimal point position from Rust's shortest `{:e}` text.
+fn digits_of_e_format(text: &str) -> (bool, Vec<u8>, i32) {
     let (neg, text) = match text.strip_prefix('-') {
         Some(t) => (true, t),
-        None => (false, text.as_str()),
+        None => (false, text),
     };
     let (mantissa, exp) = text.split_once('e').unwrap_or((text, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
@@ -376,6 +380,33 @@ pub fn go_json_float(f: f64) -> String {
 /// Go `strconv.FormatFloat(f, 'g', -1, 64)` for a finite `f`.
 pub fn go_format_g(f: f64) -> String {
     let (neg, digits, dp) = shortest_digits(f);
+    let mut out = String::new();
+    let exp = dp - 1;
+    if !(-4..6).contains(&exp) {
+        fmt_e(&mut out, neg, &digits, dp, digits.len().saturating_sub(1));
+    } else {
+        let prec = (digits.len() as i32 - dp).max(0) as usize;
+        fmt_f(&mut out, neg, &digits, dp, prec);
+    }
+    out
+}
+
+/// Go `strconv.FormatFloat(f, 'g', -1, 32)`: shortest digits of the value
+/// as a float32 (how sigs.k8s.io/yaml writes float map keys).
+pub fn go_format_g32(f: f64) -> String {
+    let f32v = f as f32;
+    if f32v.is_nan() {
+        return ".nan".into();
+    }
+    if f32v.is_infinite() {
+        return if f32v > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
+    }
+    let text = format!("{:e}", f32v);
+    let (neg, digits, dp) = digits_of_e_format(&text);
     let mut out = String::new();
     let exp = dp - 1;
     if !(-4..6).contains(&exp) {
