@@ -2,6 +2,8 @@
 //! v5.5.0 (`kubectl kustomize`, a `patches:` entry applying the patch to the
 //! base). Each file holds base, patch, then the expected object (absent when
 //! the patch deletes the object, or a `# error:` line when kustomize fails).
+//! The `random_*` files are generated inputs (Deployments, DaemonSets,
+//! Services, schema-less kinds with directives, nulls, repeated keys).
 
 use std::path::Path;
 
