@@ -2,8 +2,11 @@
 //!
 //! [`parse_stream`] reads a multi-document YAML stream into JSON-like values
 //! with the meaning kustomize (kyaml, go-yaml v3) gives manifests: see
-//! [`parse`](self#reading) below. [`emit`] / [`emit_stream`] write values
-//! byte-for-byte as `kustomize build` (v5.5.0) prints them.
+//! [Reading](self#reading) below. [`parse_stream_with`] with
+//! [`Dialect::SigsYaml`] reads as kustomize reads kustomization files
+//! (sigs.k8s.io/yaml over go-yaml v2). [`emit`] / [`emit_stream`] write
+//! values byte-for-byte as `kustomize build` (v5.5.0) prints them.
+//! [`YamlError::go_message`] words errors as go-yaml does.
 //!
 //! # Reading
 //! Only `true`/`false` (any of three casings) are booleans; `yes`, `on`, `y`

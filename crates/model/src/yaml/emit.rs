@@ -88,7 +88,11 @@ impl Emitter {
 
     fn write_str(&mut self, s: &str) {
         self.out.push_str(s);
-        self.column += s.chars().count();
+        self.column += if s.is_ascii() {
+            s.len()
+        } else {
+            s.chars().count()
+        };
     }
 
     fn increase_indent(&mut self, flow: bool, indentless: bool) {
@@ -510,9 +514,50 @@ fn is_printable(c: char) -> bool {
     }
 }
 
+/// Fast path of [`analyze`] for the common case: printable ASCII without
+/// spaces or breaks. Then only the first character, a `---`/`...` prefix
+/// and a trailing `:` (followed by the end, which counts as whitespace) can
+/// rule out a plain scalar.
+fn analyze_simple(value: &str) -> Option<Analysis> {
+    let b = value.as_bytes();
+    let (&first, &last) = (b.first()?, b.last()?);
+    if !b.iter().all(|&c| (0x21..=0x7E).contains(&c)) {
+        return None;
+    }
+    let first_is_indicator = matches!(
+        first,
+        b'#' | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+    ) || (matches!(first, b'?' | b':' | b'-') && b.len() == 1);
+    let block_indicators =
+        first_is_indicator || value.starts_with("---") || value.starts_with("...") || last == b':';
+    Some(Analysis {
+        multiline: false,
+        block_plain_allowed: !block_indicators,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    })
+}
+
 /// `yaml_emitter_analyze_scalar`, reduced to the flags a block-context
 /// emitter consults.
 fn analyze(value: &str) -> Analysis {
+    if let Some(a) = analyze_simple(value) {
+        return a;
+    }
     if value.is_empty() {
         return Analysis {
             multiline: false,
