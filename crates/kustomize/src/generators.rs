@@ -147,6 +147,22 @@ fn env_pairs(text: &str, file: &str) -> Result<Vec<(String, Val)>, KustomizeErro
     Ok(out)
 }
 
+/// Base64 as kyaml writes generated data: lines of 70 characters, each
+/// ending in a newline once the text is 70 characters or longer.
+pub fn encode_base64(bytes: &[u8]) -> String {
+    let enc = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let lines = enc.len() / 70 + 1;
+    if lines == 1 {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + lines);
+    for chunk in enc.as_bytes().chunks(70) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or(""));
+        out.push('\n');
+    }
+    out
+}
+
 /// Build one generated ConfigMap or Secret.
 pub fn generate(
     args: &Value,
@@ -240,7 +256,6 @@ pub fn generate(
 
     let mut data = Map::new();
     let mut binary = Map::new();
-    let b64 = base64::engine::general_purpose::STANDARD;
     for (k, v) in pairs {
         if !is_config_map_key(&k) {
             return Err(KustomizeError::new(format!(
@@ -258,13 +273,13 @@ pub fn generate(
                 data.insert(k, Value::String(s));
             }
             (Val::Binary(b), false) => {
-                binary.insert(k, Value::String(b64.encode(b)));
+                binary.insert(k, Value::String(encode_base64(&b)));
             }
             (Val::Text(s), true) => {
-                data.insert(k, Value::String(b64.encode(s.as_bytes())));
+                data.insert(k, Value::String(encode_base64(s.as_bytes())));
             }
             (Val::Binary(b), true) => {
-                data.insert(k, Value::String(b64.encode(b)));
+                data.insert(k, Value::String(encode_base64(&b)));
             }
         }
     }
@@ -310,7 +325,8 @@ pub fn generate(
             Value::String(if t.is_empty() { "Opaque".into() } else { t }),
         );
     }
-    if !data.is_empty() {
+    // Secrets always get a data map; ConfigMaps only when there is data.
+    if is_secret || !data.is_empty() {
         obj.insert("data".into(), Value::Object(data));
     }
     if !binary.is_empty() {

@@ -8,7 +8,10 @@ use serde_json::Value;
 pub struct Origin {
     pub path: String,
     pub configured_in: String,
+    pub configured_by_api_version: String,
     pub configured_by_kind: String,
+    pub configured_by_name: String,
+    pub configured_by_namespace: String,
 }
 
 impl Origin {
@@ -22,8 +25,14 @@ impl Origin {
         }
         if !self.configured_by_kind.is_empty() {
             lines.push("configuredBy:".into());
-            lines.push("  apiVersion: builtin".into());
+            lines.push(format!("  apiVersion: {}", self.configured_by_api_version));
             lines.push(format!("  kind: {}", self.configured_by_kind));
+            if !self.configured_by_name.is_empty() {
+                lines.push(format!("  name: {}", self.configured_by_name));
+            }
+            if !self.configured_by_namespace.is_empty() {
+                lines.push(format!("  namespace: {}", self.configured_by_namespace));
+            }
         }
         lines
     }
@@ -90,10 +99,30 @@ pub struct ConfiguredIn {
 impl ConfiguredIn {
     pub fn by_builtin(&self, kind: &str) -> Origin {
         Origin {
-            path: String::new(),
             configured_in: self.file.clone(),
+            configured_by_api_version: "builtin".into(),
             configured_by_kind: kind.to_string(),
+            ..Origin::default()
         }
+    }
+}
+
+/// The origin of objects made or changed by a plugin configured by `cfg`,
+/// which itself came from `cfg_origin` (kustomize's OriginFromCustomPlugin).
+pub fn from_plugin(cfg_origin: &Origin, cfg: &Value) -> Origin {
+    let s = |p: &str| {
+        cfg.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    Origin {
+        path: String::new(),
+        configured_in: cfg_origin.path.clone(),
+        configured_by_api_version: s("/apiVersion"),
+        configured_by_kind: s("/kind"),
+        configured_by_name: s("/metadata/name"),
+        configured_by_namespace: s("/metadata/namespace"),
     }
 }
 

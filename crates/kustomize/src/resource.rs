@@ -24,6 +24,8 @@ pub struct Resource {
     pub behavior: Behavior,
     pub needs_hash: bool,
     pub origin: Option<crate::origin::Origin>,
+    /// Names of the vars whose value comes from this resource.
+    pub ref_vars: Vec<String>,
     pub transformations: Vec<crate::origin::Origin>,
 }
 
@@ -37,6 +39,7 @@ impl Resource {
             behavior: Behavior::Create,
             needs_hash: false,
             origin: None,
+            ref_vars: Vec::new(),
             transformations: Vec::new(),
         }
     }

@@ -58,6 +58,22 @@ pub struct Target<'a, 's> {
     pub origin: Option<origin::OriginCtx>,
 }
 
+/// Label and annotation values are strings in kustomize's model: `8080`
+/// and `true` become `"8080"` and `"true"`.
+fn stringify_metadata_maps(d: &mut Value) {
+    for key in ["labels", "annotations"] {
+        if let Some(Value::Object(m)) = d.pointer_mut(&format!("/metadata/{key}")) {
+            for (_, v) in m.iter_mut() {
+                if let Some(t) = crate::hash::scalar_text(v)
+                    && !v.is_string()
+                {
+                    *v = Value::String(t);
+                }
+            }
+        }
+    }
+}
+
 /// Parse a YAML stream of objects, expanding `List` kinds.
 pub fn parse_resources(text: &str, what: &str) -> Result<Vec<Value>, KustomizeError> {
     let docs = flotilla_model::yaml::parse_stream(text).map_err(|e| {
@@ -88,6 +104,9 @@ pub fn parse_resources(text: &str, what: &str) -> Result<Vec<Value>, KustomizeEr
                 )));
             }
         }
+    }
+    for d in out.iter_mut() {
+        stringify_metadata_maps(d);
     }
     for d in &out {
         if d.get("kind")
@@ -341,7 +360,7 @@ impl<'a, 's> Target<'a, 's> {
             .iter()
             .map(Var::parse)
             .collect::<Result<_, _>>()?;
-        vars::merge_vars(&mut acc.vars, &incoming, &acc.res).map_err(|e| {
+        vars::merge_vars(&mut acc.vars, &incoming, &mut acc.res).map_err(|e| {
             e.context(format!(
                 "merging vars [{}]",
                 incoming
@@ -514,9 +533,12 @@ impl<'a, 's> Target<'a, 's> {
             }
         }
         let configs = self.plugin_configs(&self.k.generators.clone())?;
-        for cfg in configs {
+        for (cfg, cfg_origin) in configs {
             let made = self.run_generator_plugin(&cfg)?;
-            for r in made {
+            for mut r in made {
+                if let Some(o) = &cfg_origin {
+                    origin::set_origin(&mut r, &origin::from_plugin(o, &cfg));
+                }
                 self.absorb(acc, r).ctx("merging from generator")?;
             }
         }
@@ -524,20 +546,25 @@ impl<'a, 's> Target<'a, 's> {
     }
 
     /// Plugin configs named in `generators:`/`transformers:` (inline or files/dirs).
-    fn plugin_configs(&mut self, entries: &[String]) -> Result<Vec<Value>, KustomizeError> {
+    /// Each config comes with its own origin when build metadata is on.
+    fn plugin_configs(
+        &mut self,
+        entries: &[String],
+    ) -> Result<Vec<(Value, Option<origin::Origin>)>, KustomizeError> {
         let mut out = Vec::new();
         let mut paths = Vec::new();
+        let inline_origin = self.origin.as_ref().map(|o| o.for_path(&self.file_name));
         for e in entries {
             match crate::patches::parse_sm(e) {
                 Some(docs) if !docs.is_empty() && docs.iter().all(|d| d.get("kind").is_some()) => {
-                    out.extend(docs)
+                    out.extend(docs.into_iter().map(|d| (d, inline_origin.clone())))
                 }
                 _ => paths.push(e.clone()),
             }
         }
         if !paths.is_empty() {
             let acc = self.accumulate_resources(Accumulator::new(), &paths)?;
-            out.extend(acc.res.into_iter().map(|r| r.obj));
+            out.extend(acc.res.into_iter().map(|r| (r.obj, r.origin)));
         }
         Ok(out)
     }
@@ -671,8 +698,11 @@ impl<'a, 's> Target<'a, 's> {
             note(acc, "ReplacementTransformer");
         }
         let configs = self.plugin_configs(&k.transformers)?;
-        for cfg in configs {
+        for (cfg, cfg_origin) in configs {
             self.run_transformer_plugin(acc, &cfg, &schema)?;
+            if let Some(o) = &cfg_origin {
+                origin::add_transformation(&mut acc.res, &origin::from_plugin(o, &cfg));
+            }
         }
         Ok(())
     }
@@ -861,9 +891,10 @@ fn copy_merge_metadata(res: &mut Resource, old: &Resource, merge_data: bool) {
         }
     }
     res.prev = old.prev.clone();
+    res.ref_vars = old.ref_vars.clone();
     res.prefixes = old.prefixes.clone();
     res.suffixes = old.suffixes.clone();
-    res.needs_hash = old.needs_hash;
+    res.needs_hash = res.needs_hash && old.needs_hash;
     if merge_data && old.origin.is_some() {
         res.origin = old.origin.clone();
     }

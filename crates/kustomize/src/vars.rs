@@ -131,18 +131,19 @@ fn step<'a>(node: &'a Value, seg: &str) -> Option<&'a Value> {
     }
 }
 
-/// kustomize's MergeVars ambiguity check and VarSet merge.
+/// kustomize's MergeVars: each var must name at most one resource, which
+/// then carries the var for resolution at the end of the build.
 pub fn merge_vars(
     all: &mut Vec<Var>,
     incoming: &[Var],
-    list: &[Resource],
+    list: &mut [Resource],
 ) -> Result<(), KustomizeError> {
     for v in incoming {
         let t = &v.target;
         let strict = !t.namespace.is_empty() || t.gvk.is_cluster_scoped();
-        let matched = list
-            .iter()
-            .filter(|r| {
+        let matched: Vec<usize> = (0..list.len())
+            .filter(|&i| {
+                let r = &list[i];
                 r.prev_ids()
                     .into_iter()
                     .chain(std::iter::once(r.cur_id()))
@@ -154,12 +155,16 @@ pub fn merge_vars(
                         }
                     })
             })
-            .count();
-        if matched > 1 {
+            .collect();
+        if matched.len() > 1 {
             return Err(KustomizeError::new(format!(
-                "found {matched} resId matches for var {} (unable to disambiguate)",
+                "found {} resId matches for var {} (unable to disambiguate)",
+                matched.len(),
                 v.describe()
             )));
+        }
+        if let [i] = matched.as_slice() {
+            list[*i].ref_vars.push(v.name.clone());
         }
     }
     for v in incoming {
@@ -251,39 +256,20 @@ pub fn resolve(
 ) -> Result<(), KustomizeError> {
     let mut map: HashMap<String, Value> = HashMap::new();
     for v in vars {
-        let matched: Vec<usize> = (0..list.len())
-            .filter(|&i| {
-                let r = &list[i];
-                r.prev_ids()
-                    .into_iter()
-                    .chain(std::iter::once(r.cur_id()))
-                    .any(|id| id.is_selected_by(&v.target))
-            })
-            .collect();
-        match matched.as_slice() {
-            [i] => {
-                let val = lookup(&list[*i].obj, &v.field_path).ok_or_else(|| {
-                    KustomizeError::new(format!(
-                        "field specified in var '{}' not found in corresponding resource",
-                        v.describe()
-                    ))
-                })?;
-                map.insert(v.name.clone(), val.clone());
-            }
-            [] => {
-                return Err(KustomizeError::new(format!(
-                    "var '{}' cannot be mapped to a field in the set of known resources",
-                    v.describe()
-                )));
-            }
-            many => {
-                return Err(KustomizeError::new(format!(
-                    "found {} resId matches for var {} (unable to disambiguate)",
-                    many.len(),
-                    v.describe()
-                )));
-            }
-        }
+        let holder = list.iter().find(|r| r.ref_vars.contains(&v.name));
+        let Some(holder) = holder else {
+            return Err(KustomizeError::new(format!(
+                "var '{}' cannot be mapped to a field in the set of known resources",
+                v.describe()
+            )));
+        };
+        let val = lookup(&holder.obj, &v.field_path).ok_or_else(|| {
+            KustomizeError::new(format!(
+                "field specified in var '{}' not found in corresponding resource",
+                v.describe()
+            ))
+        })?;
+        map.insert(v.name.clone(), val.clone());
     }
     if map.is_empty() {
         return Ok(());
