@@ -484,3 +484,33 @@ pub fn is_sealed_secret(obj: &Value) -> bool {
             .and_then(Value::as_str)
             .is_some_and(|v| v.starts_with("bitnami.com/"))
 }
+
+/// Keys sorted recursively, as the Kubernetes YAML serializer writes them.
+fn sorted_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted_keys(&o[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `kubeseal -o yaml` layout: a `---` line, keys sorted, 2-space indent.
+pub fn to_yaml(obj: &Value) -> String {
+    let node = crate::tree::Node::from_json(&sorted_keys(obj));
+    format!("---\n{}", crate::yaml::emit_with_indent(&[node], 2))
+}
+
+/// `kubeseal -o json` layout: pretty JSON with a trailing newline.
+pub fn to_json(obj: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(obj).unwrap_or_default();
+    s.push('\n');
+    s
+}
