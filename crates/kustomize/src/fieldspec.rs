@@ -35,12 +35,8 @@ impl FieldSpec {
                 "kind" => fs.gvk.kind = s(),
                 "path" => fs.path = s(),
                 "create" => fs.create = val.as_bool().unwrap_or(false),
-                "isclusterscoped" => {}
-                other => {
-                    return Err(KustomizeError::new(format!(
-                        "json: unknown field \"{other}\" in fieldSpec"
-                    )));
-                }
+                // Plugin configs are decoded leniently: other keys are ignored.
+                _ => {}
             }
         }
         Ok(fs)

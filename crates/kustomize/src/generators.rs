@@ -169,6 +169,7 @@ pub fn generate(
     is_secret: bool,
     global: Option<&GeneratorOptions>,
     ldr: &Loader,
+    strict: bool,
 ) -> Result<Resource, KustomizeError> {
     let what = if is_secret {
         "secretGenerator"
@@ -192,7 +193,10 @@ pub fn generate(
     if is_secret {
         known.push("type");
     }
-    check_fields(what, m, &known)?;
+    // Kustomization entries are decoded strictly; plugin configs are not.
+    if strict {
+        check_fields(what, m, &known)?;
+    }
     let get_str = |n: &str| {
         field(m, n)
             .and_then(Value::as_str)

@@ -515,8 +515,8 @@ impl<'a, 's> Target<'a, 's> {
             (self.k.secret_generator.clone(), true, "SecretGenerator"),
         ] {
             for args in &list {
-                let mut r = generators::generate(args, is_secret, global.as_ref(), &self.ldr).ctx(
-                    format!(
+                let mut r = generators::generate(args, is_secret, global.as_ref(), &self.ldr, true)
+                    .ctx(format!(
                         "{}: {}",
                         self.kfile(),
                         if is_secret {
@@ -524,8 +524,7 @@ impl<'a, 's> Target<'a, 's> {
                         } else {
                             "configMapGenerator"
                         }
-                    ),
-                )?;
+                    ))?;
                 if let Some(o) = &gen_origin {
                     origin::set_origin(&mut r, &o.by_builtin(kind));
                 }
@@ -612,9 +611,11 @@ impl<'a, 's> Target<'a, 's> {
                         }
                     }
                 }
-                let r = generators::generate(&args, kind == "SecretGenerator", None, &self.ldr)?;
+                let r =
+                    generators::generate(&args, kind == "SecretGenerator", None, &self.ldr, false)?;
                 Ok(vec![r])
             }
+            "IAMPolicyGenerator" => iam_policy(cfg).map(|r| vec![r]),
             other => Err(KustomizeError::new(format!(
                 "unable to load builtin {other}.builtin.[noGrp] as a generator"
             ))),
@@ -844,6 +845,46 @@ impl<'a, 's> Target<'a, 's> {
             ))),
         }
     }
+}
+
+/// The builtin IAMPolicyGenerator: a GKE workload-identity ServiceAccount.
+fn iam_policy(cfg: &Value) -> Result<Resource, KustomizeError> {
+    let s = |p: &str| {
+        cfg.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let cloud = s("/cloud");
+    if cloud != "gke" {
+        return Err(KustomizeError::new(format!(
+            "IAMPolicyGenerator: cloud '{cloud}' is not supported; only gke is"
+        )));
+    }
+    let (name, ns) = (
+        s("/kubernetesService/name"),
+        s("/kubernetesService/namespace"),
+    );
+    let (gsa, project) = (s("/serviceAccount/name"), s("/serviceAccount/projectId"));
+    if name.is_empty() || gsa.is_empty() || project.is_empty() {
+        return Err(KustomizeError::new(
+            "IAMPolicyGenerator: kubernetesService.name, serviceAccount.name and serviceAccount.projectId are required",
+        ));
+    }
+    let mut md = serde_json::Map::new();
+    md.insert(
+        "annotations".into(),
+        serde_json::json!({"iam.gke.io/gcp-service-account": format!("{gsa}@{project}.iam.gserviceaccount.com")}),
+    );
+    md.insert("name".into(), Value::String(name));
+    if !ns.is_empty() {
+        md.insert("namespace".into(), Value::String(ns));
+    }
+    Ok(Resource::new(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": Value::Object(md),
+    })))
 }
 
 /// kustomize's CopyMergeMetaDataFieldsFrom (+ data merge for `merge`).
