@@ -295,6 +295,20 @@ fn go_yaml_syntax_quirks_are_errors_too() {
         round_trip("a: ['http://x/y?z=1']\nb: http://x/y?z=1\n"),
         "a:\n- http://x/y?z=1\nb: http://x/y?z=1\n"
     );
+    // A block scalar whose first line starts with a tab after the
+    // (auto-detected) indentation; later tab-indented lines are content.
+    let e = error("b: 1\na: |\n  \tx\n");
+    assert_eq!(
+        e.go_message(),
+        "yaml: line 2: found a tab character where an indentation space is expected"
+    );
+    assert_eq!(
+        round_trip("make: |\n  all:\n  \techo hi\nexplicit: |2\n  \tx\n"),
+        "explicit: \"\\tx\\n\"\nmake: \"all:\\n\\techo hi\\n\"\n"
+    );
+    // go-yaml knows no `\/` escape.
+    let e = error("a: \"x\\/\"\n");
+    assert_eq!(e.go_message(), "yaml: found unknown escape character");
     // A stream may not begin with a document end marker.
     let e = error("# comment\n...\n---\na: 1\n");
     assert_eq!(

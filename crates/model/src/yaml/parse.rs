@@ -264,6 +264,7 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
             }
             Event::Scalar(value, style, anchor, tag) => {
                 b.check_flow_plain(&value, style, &span)?;
+                check_scalar_source(text, style, &span)?;
                 if b.expecting_key() {
                     if anchor != 0 {
                         let v = scalar_value(value.clone(), style, tag.as_deref(), &span, dialect)
@@ -676,6 +677,76 @@ fn contains_null_key(v: &Value) -> bool {
         Value::Array(items) => items.iter().any(contains_null_key),
         _ => false,
     }
+}
+
+/// Scalar syntax YAML 1.2 (and granit) accepts but go-yaml rejects:
+/// the escape `\/` in a double-quoted scalar, and a tab right after the
+/// indentation of a block scalar's first line when the indentation is
+/// auto-detected (go-yaml takes it for indentation).
+fn check_scalar_source(input: &str, style: ScalarStyle, span: &Span) -> Result<(), YamlError> {
+    if !matches!(
+        style,
+        ScalarStyle::DoubleQuoted | ScalarStyle::Literal | ScalarStyle::Folded
+    ) {
+        return Ok(());
+    }
+    let (Some(start), Some(end)) = (span.start.byte_offset(), span.end.byte_offset()) else {
+        return Ok(());
+    };
+    let Some(raw) = input.get(start..end) else {
+        return Ok(());
+    };
+    let line0 = span.start.line().saturating_sub(1);
+    if style == ScalarStyle::DoubleQuoted {
+        let mut bytes = raw.bytes().enumerate();
+        while let Some((i, c)) = bytes.next() {
+            if c != b'\\' {
+                continue;
+            }
+            if let Some((_, b'/')) = bytes.next() {
+                let line = span.start.line() + raw[..i].matches('\n').count();
+                let problem = "found unknown escape character";
+                let go = if line0 != 0 {
+                    format!("yaml: line {}: {problem}", line0 + 1)
+                } else {
+                    format!("yaml: {problem}")
+                };
+                return Err(YamlError::at(
+                    format!("{problem} '/' (go-yaml does not know the escape \\/)"),
+                    line,
+                    1,
+                )
+                .with_go_text(go));
+            }
+        }
+        return Ok(());
+    }
+    // Block scalar: its span starts at the first content character. A tab
+    // there, with the indentation auto-detected, is what go-yaml rejects.
+    if !input[start..].starts_with('\t') {
+        return Ok(());
+    }
+    // Walk back over the blank lines and indentation to the header line.
+    let before = &input[..start];
+    let header_end = before.trim_end_matches([' ', '\t', '\n', '\r']).len();
+    let header_line_start = before[..header_end].rfind('\n').map_or(0, |i| i + 1);
+    let header = &before[header_line_start..header_end];
+    let header = header.split(" #").next().unwrap_or(header);
+    let indicators = header.rsplit([' ', '\t']).next().unwrap_or(header);
+    if indicators.bytes().any(|c| c.is_ascii_digit()) {
+        return Ok(());
+    }
+    let header_line = span.start.line() - before[header_line_start..].matches('\n').count();
+    let problem = "found a tab character where an indentation space is expected";
+    let go_line = if header_line > 1 {
+        header_line
+    } else {
+        span.start.line()
+    };
+    Err(
+        YamlError::at(problem.to_owned(), span.start.line(), span.start.col() + 1)
+            .with_go_text(format!("yaml: line {go_line}: {problem}")),
+    )
 }
 
 /// go-yaml v3's `ShortTag` of a key node, reduced to what decoding needs.
