@@ -166,6 +166,16 @@ fn go_yaml_v2_writer_rules() {
 }
 
 #[test]
+fn nel_folds_as_on_kustomizes_json_round_trip() {
+    // Go's JSON encoder leaves U+0085 unescaped; go-yaml then folds it as a
+    // line break inside the double-quoted JSON string.
+    check(&[(
+        r#"{"nel":"a \u0085 b","nel2":"a\u0085\u0085b","nel3":"\u0085lead","nel4":"trail  \u0085"}"#,
+        "nel: a b\nnel2: |-\n  a\n  b\nnel3: ' lead'\nnel4: 'trail '\n",
+    )]);
+}
+
+#[test]
 fn stream_separators() {
     use flotilla_model::yaml::emit_stream;
     use serde_json::json;

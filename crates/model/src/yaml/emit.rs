@@ -147,7 +147,7 @@ impl Emitter {
                 let text = format_number(n);
                 self.plain_token(&text);
             }
-            Value::String(s) => self.string(s),
+            Value::String(s) => self.string(&fold_nel(s)),
             Value::Array(items) if items.is_empty() => self.empty_flow("[", "]"),
             Value::Object(map) if map.is_empty() => self.empty_flow("{", "}"),
             Value::Array(items) => {
@@ -166,6 +166,8 @@ impl Emitter {
                 self.increase_indent(false, false);
                 for (k, val) in keys {
                     self.write_indent();
+                    let k = fold_nel(k);
+                    let k = k.as_ref();
                     let analysis = analyze(k);
                     if !analysis.multiline && k.len() <= MAX_SIMPLE_KEY_LEN {
                         self.mapping_context = true;
@@ -457,6 +459,58 @@ impl Emitter {
             }
         }
     }
+}
+
+/// What a string becomes on kustomize's JSON round trip when it contains
+/// NEL (U+0085): Go's JSON encoder leaves NEL unescaped, and go-yaml then
+/// reads it inside the double-quoted JSON string as a line break, folding
+/// it with the spaces around it (one break becomes a space, further breaks
+/// stay as newlines, spaces before a break and after it are dropped).
+/// Every other character that could fold is escaped by the JSON encoder.
+fn fold_nel(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\u{85}') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    loop {
+        while let Some(&c) = chars.peek() {
+            if c == ' ' || c == '\u{85}' {
+                break;
+            }
+            out.push(c);
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut whitespace = 0usize;
+        let mut leading_break = false;
+        let mut trailing_breaks = 0usize;
+        while let Some(&c) = chars.peek() {
+            match c {
+                ' ' if !leading_break => whitespace += 1,
+                ' ' => {}
+                '\u{85}' if !leading_break => {
+                    whitespace = 0;
+                    leading_break = true;
+                }
+                '\u{85}' => trailing_breaks += 1,
+                _ => break,
+            }
+            chars.next();
+        }
+        if leading_break {
+            if trailing_breaks == 0 {
+                out.push(' ');
+            } else {
+                out.extend(std::iter::repeat_n('\n', trailing_breaks));
+            }
+        } else {
+            out.extend(std::iter::repeat_n(' ', whitespace));
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 enum Piece<'a> {
