@@ -164,10 +164,10 @@ pub fn resolve_plain(s: &str) -> Scalar {
         if let Some(i) = parse_go_int(&plain) {
             return Scalar::Int(i);
         }
-        if is_yaml_float(&plain) {
-            if let Ok(f) = plain.parse::<f64>() {
-                return Scalar::Float(f);
-            }
+        if is_yaml_float(&plain)
+            && let Ok(f) = plain.parse::<f64>()
+        {
+            return Scalar::Float(f);
         }
         if first.is_ascii_digit() && is_timestamp(s) {
             return Scalar::Time(normalize_timestamp(s));
@@ -252,7 +252,7 @@ fn is_timestamp(s: &str) -> bool {
 }
 
 fn parse_timestamp(s: &str) -> Option<time::OffsetDateTime> {
-    use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+    use time::{Date, Month, PrimitiveDateTime, Time, UtcOffset};
     let num = |t: &str, min: usize, max: usize| -> Option<u32> {
         if t.len() < min || t.len() > max || !t.chars().all(|c| c.is_ascii_digit()) {
             return None;
@@ -318,7 +318,7 @@ fn parse_timestamp(s: &str) -> Option<time::OffsetDateTime> {
     let pdt = PrimitiveDateTime::new(date, time);
     Some(match zone {
         Some(z) => pdt.assume_offset(z),
-        None => OffsetDateTime::from(pdt.assume_utc()),
+        None => pdt.assume_utc(),
     })
 }
 

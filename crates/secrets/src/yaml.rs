@@ -35,11 +35,12 @@ pub fn parse(src: &str) -> Result<Vec<Node>, YamlError> {
             current.clear();
             start_line = n + 2;
             seen_content = line != "...";
-            if let Some(rest) = line.strip_prefix("--- ") {
-                if !rest.trim().is_empty() && !rest.trim_start().starts_with('#') {
-                    current.push(rest.to_string());
-                    start_line = n + 1;
-                }
+            if let Some(rest) = line.strip_prefix("--- ")
+                && !rest.trim().is_empty()
+                && !rest.trim_start().starts_with('#')
+            {
+                current.push(rest.to_string());
+                start_line = n + 1;
             }
             continue;
         }
@@ -615,10 +616,10 @@ fn split_key(content: &str) -> Option<(String, &str)> {
     }
     if content.starts_with(['#', '[', '{', '&', '*', '!', '|', '>', '?'])
         && !content.starts_with("!!")
+        && !content.starts_with('&')
+        && !content.starts_with('*')
     {
-        if !content.starts_with('&') && !content.starts_with('*') {
-            return None;
-        }
+        return None;
     }
     if content.starts_with("- ") || content == "-" {
         return None;

@@ -54,13 +54,11 @@ pub async fn load_sealing_keys(
         .get_opt(KEY_PREFIX)
         .await
         .map_err(kube_err("reading the legacy sealing-key Secret", namespace))?
-    {
-        if !secrets
+        && !secrets
             .iter()
             .any(|s| s.metadata.name.as_deref() == Some(KEY_PREFIX))
-        {
-            secrets.push(legacy);
-        }
+    {
+        secrets.push(legacy);
     }
     let mut keys = Vec::new();
     for s in secrets {
@@ -120,23 +118,22 @@ pub async fn store_key(
     key: &SealingKey,
 ) -> Result<String, ClusterKeyError> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    if let Some(name) = &key.secret_name {
-        if let Some(existing) = api
+    if let Some(name) = &key.secret_name
+        && let Some(existing) = api
             .get_opt(name)
             .await
             .map_err(kube_err("reading sealing-key Secret", namespace))?
-        {
-            let v = serde_json::to_value(&existing)
-                .map_err(|e| SealedSecretError::Invalid(e.to_string()))?;
-            let existing = SealingKey::from_secret(&v)?;
-            if existing.private() == key.private() {
-                return Ok(name.clone());
-            }
-            return Err(SealedSecretError::Invalid(format!(
-                "a different key Secret named {name} already exists in {namespace}"
-            ))
-            .into());
+    {
+        let v = serde_json::to_value(&existing)
+            .map_err(|e| SealedSecretError::Invalid(e.to_string()))?;
+        let existing = SealingKey::from_secret(&v)?;
+        if existing.private() == key.private() {
+            return Ok(name.clone());
         }
+        return Err(SealedSecretError::Invalid(format!(
+            "a different key Secret named {name} already exists in {namespace}"
+        ))
+        .into());
     }
     let manifest = key.to_secret(namespace)?;
     let secret: Secret =

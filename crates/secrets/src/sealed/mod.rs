@@ -101,7 +101,7 @@ fn oaep(label: &[u8]) -> Oaep {
         Oaep::new::<Sha256>()
     } else {
         // Labels are namespace/name strings, hence valid UTF-8.
-        Oaep::new_with_label::<Sha256, _>(String::from_utf8_lossy(label).into_owned())
+        Oaep::new_with_label::<Sha256, _>(&String::from_utf8_lossy(label))
     }
 }
 
@@ -300,12 +300,21 @@ pub fn seal_secret(
         let ct = hybrid_encrypt(cert.public(), v.expose(), &label)?;
         encrypted.insert(k.clone(), json!(B64.encode(ct)));
     }
-    let mut sealed_meta = meta_obj.clone();
-    sealed_meta.insert("creationTimestamp".into(), Value::Null);
+    // kubeseal: the SealedSecret carries only name, namespace and the scope
+    // annotation; the template keeps the Secret's metadata (ObjectMeta order).
+    let mut sealed_meta = Map::new();
+    sealed_meta.insert("name".into(), json!(name));
+    if let Some(ns) = meta_obj.get("namespace") {
+        sealed_meta.insert("namespace".into(), ns.clone());
+    }
+    if let Some(a) = scope.annotation() {
+        sealed_meta.insert("annotations".into(), json!({ a: "true" }));
+    }
     let mut template = Map::new();
-    let mut template_meta = meta_obj.clone();
-    template_meta.insert("creationTimestamp".into(), Value::Null);
-    template.insert("metadata".into(), Value::Object(template_meta));
+    template.insert(
+        "metadata".into(),
+        Value::Object(object_meta_order(meta_obj)),
+    );
     if let Some(t) = secret.get("type") {
         template.insert("type".into(), t.clone());
     }
@@ -321,6 +330,39 @@ pub fn seal_secret(
             "encryptedData": Value::Object(encrypted),
         }
     }))
+}
+
+/// Metadata keys in Go's `ObjectMeta` field order (how kubeseal prints them).
+fn object_meta_order(meta: &Map<String, Value>) -> Map<String, Value> {
+    const ORDER: [&str; 15] = [
+        "name",
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+    ];
+    let mut out = Map::new();
+    for k in ORDER {
+        if let Some(v) = meta.get(k) {
+            out.insert(k.to_string(), v.clone());
+        }
+    }
+    for (k, v) in meta {
+        if !out.contains_key(k) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out
 }
 
 /// Add or replace items in an existing SealedSecret (`kubeseal --merge-into`),

@@ -66,13 +66,13 @@ pub fn settings_for(
         .unwrap_or(&abs_str)
         .to_string();
     for (i, rule) in rules.iter().enumerate() {
-        if let Some(re) = rule.get("path_regex").and_then(Value::as_str) {
-            if !re.is_empty() {
-                let re = regex::Regex::new(re)
-                    .map_err(|e| cfg_err(format!("creation_rules[{i}].path_regex: {e}")))?;
-                if !re.is_match(&rel) {
-                    continue;
-                }
+        if let Some(re) = rule.get("path_regex").and_then(Value::as_str)
+            && !re.is_empty()
+        {
+            let re = regex::Regex::new(re)
+                .map_err(|e| cfg_err(format!("creation_rules[{i}].path_regex: {e}")))?;
+            if !re.is_match(&rel) {
+                continue;
             }
         }
         let mut settings = CreationSettings::default();
@@ -104,10 +104,10 @@ pub fn settings_for(
         }
         let mut chosen = Vec::new();
         for f in RULE_FIELDS {
-            if let Some(v) = rule.get(f).and_then(Value::as_str) {
-                if !v.is_empty() {
-                    chosen.push(Rule::from_field(f, v)?);
-                }
+            if let Some(v) = rule.get(f).and_then(Value::as_str)
+                && !v.is_empty()
+            {
+                chosen.push(Rule::from_field(f, v)?);
             }
         }
         if chosen.len() > 1 {

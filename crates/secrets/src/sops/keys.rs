@@ -118,13 +118,13 @@ impl Keyring {
                 &p.display().to_string(),
             )?;
         }
-        if let Some(p) = default_key_file() {
-            if let Ok(text) = read_secret(&p) {
-                k.add_age_keys(
-                    &String::from_utf8_lossy(text.expose()),
-                    &p.display().to_string(),
-                )?;
-            }
+        if let Some(p) = default_key_file()
+            && let Ok(text) = read_secret(&p)
+        {
+            k.add_age_keys(
+                &String::from_utf8_lossy(text.expose()),
+                &p.display().to_string(),
+            )?;
         }
         Ok(k)
     }

@@ -159,10 +159,10 @@ fn parse_group(obj: &serde_json::Map<String, Value>) -> Result<KeyGroup, SopsErr
         }
     }
     for kind in OTHER_KINDS {
-        if let Some(Value::Array(list)) = obj.get(kind) {
-            if !list.is_empty() {
-                g.others.insert(kind.to_string(), list.clone());
-            }
+        if let Some(Value::Array(list)) = obj.get(kind)
+            && !list.is_empty()
+        {
+            g.others.insert(kind.to_string(), list.clone());
         }
     }
     Ok(g)
@@ -193,10 +193,10 @@ impl Metadata {
         }
         let mut rules = Vec::new();
         for f in RULE_FIELDS {
-            if let Some(s) = obj.get(f).and_then(as_string) {
-                if !s.is_empty() {
-                    rules.push(Rule::from_field(f, &s)?);
-                }
+            if let Some(s) = obj.get(f).and_then(as_string)
+                && !s.is_empty()
+            {
+                rules.push(Rule::from_field(f, &s)?);
             }
         }
         if rules.len() > 1 {

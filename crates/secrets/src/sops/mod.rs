@@ -642,10 +642,10 @@ fn set_path(node: &mut Node, path: &[String], value: Node) -> Result<(), SopsErr
         )));
     };
     for item in items.iter_mut() {
-        if let Item::Pair(k, v) = item {
-            if k == first {
-                return set_path(v, rest, value);
-            }
+        if let Item::Pair(k, v) = item
+            && k == first
+        {
+            return set_path(v, rest, value);
         }
     }
     let mut child = Node::Mapping(Vec::new());

@@ -109,11 +109,9 @@ pub fn load(format: Format, input: &[u8], encrypted: bool) -> Result<Vec<Node>, 
                     SopsError::Parse(format!("line {}: expected KEY=VALUE", n + 1))
                 })?;
                 let v = v.replace("\\n", "\n");
-                if encrypted {
-                    if let Some(meta_key) = k.strip_prefix("sops_") {
-                        sops_items.push((meta_key.to_string(), v));
-                        continue;
-                    }
+                if encrypted && let Some(meta_key) = k.strip_prefix("sops_") {
+                    sops_items.push((meta_key.to_string(), v));
+                    continue;
                 }
                 items.push(Item::Pair(k.to_string(), Node::str(v)));
             }
@@ -199,10 +197,10 @@ fn load_ini(text: &str, encrypted: bool) -> Result<Vec<Node>, SopsError> {
     let lines: Vec<&str> = text.split('\n').collect();
     let mut i = 0;
     let close = |cur: &mut Option<(String, Vec<Item>)>, sections: &mut Vec<Item>| {
-        if let Some((name, items)) = cur.take() {
-            if !(name == "sops" && encrypted) {
-                sections.push(Item::Pair(name, Node::Mapping(items)));
-            }
+        if let Some((name, items)) = cur.take()
+            && !(name == "sops" && encrypted)
+        {
+            sections.push(Item::Pair(name, Node::Mapping(items)));
         }
     };
     while i < lines.len() {
