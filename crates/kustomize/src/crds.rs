@@ -1,6 +1,7 @@
 //! `crds:`: OpenAPI definitions whose `x-kubernetes-*` extensions add field
 //! specs (name references, labels, annotations, identity fields).
 
+use crate::error::KustomizeError;
 use crate::fieldspec::{FieldSpec, NameBackRef, TransformerConfig, merge_specs};
 use crate::resid::Gvk;
 use serde_json::{Map, Value};
@@ -21,12 +22,12 @@ fn load(
     type_name: &str,
     path: &[String],
     depth: usize,
-) {
+) -> Result<(), KustomizeError> {
     if depth > 32 {
-        return;
+        return Ok(());
     }
     let Some(props) = defs.get(type_name).and_then(properties) else {
-        return;
+        return Ok(());
     };
     for (prop, p) in props {
         let mut here = path.to_vec();
@@ -38,13 +39,13 @@ fn load(
         };
         let ext = |k: &str| p.get(k).and_then(Value::as_str);
         if ext("x-kubernetes-annotation").is_some() {
-            merge_specs(&mut tc.common_annotations, &[fs(&here)]);
+            merge_specs(&mut tc.common_annotations, &[fs(&here)])?;
         }
         if ext("x-kubernetes-label-selector").is_some() {
-            merge_specs(&mut tc.common_labels, &[fs(&here)]);
+            merge_specs(&mut tc.common_labels, &[fs(&here)])?;
         }
         if ext("x-kubernetes-identity").is_some() {
-            merge_specs(&mut tc.name_prefix, &[fs(&here)]);
+            merge_specs(&mut tc.name_prefix, &[fs(&here)])?;
         }
         if let (Some(version), Some(kind)) = (
             ext("x-kubernetes-object-ref-api-version"),
@@ -60,18 +61,21 @@ fn load(
                     kind: kind.to_string(),
                 },
                 specs: vec![fs(&with_key)],
-            });
+            })?;
         }
         if let Some(r) = p.get("$ref").and_then(Value::as_str) {
             let r = r.trim_start_matches("#/definitions/");
-            load(tc, gvk, defs, r, &here, depth + 1);
+            load(tc, gvk, defs, r, &here, depth + 1)?;
         }
     }
+    Ok(())
 }
 
 /// Add the field specs a `crds:` OpenAPI definition file declares.
-pub fn add_crd_config(tc: &mut TransformerConfig, doc: &Value) {
-    let Some(defs) = doc.as_object() else { return };
+pub fn add_crd_config(tc: &mut TransformerConfig, doc: &Value) -> Result<(), KustomizeError> {
+    let Some(defs) = doc.as_object() else {
+        return Ok(());
+    };
     for (name, def) in defs {
         let Some(props) = properties(def) else {
             continue;
@@ -87,6 +91,9 @@ pub fn add_crd_config(tc: &mut TransformerConfig, doc: &Value) {
             kind: kind.to_string(),
             ..Gvk::default()
         };
-        load(tc, &gvk, defs, name, &[], 0);
+        let mut one = TransformerConfig::default();
+        load(&mut one, &gvk, defs, name, &[], 0)?;
+        *tc = tc.merged(&one)?;
     }
+    Ok(())
 }

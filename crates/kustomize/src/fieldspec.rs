@@ -53,13 +53,40 @@ impl FieldSpec {
     }
 }
 
-/// Add specs that are not already present (same GVK and path).
-pub fn merge_specs(into: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
+/// kustomize's FsSlice.MergeAll: an incoming spec is dropped when an
+/// existing one with the same path selects its GVK (so a kind-less spec
+/// already present swallows kind-specific ones, and vice versa by order).
+pub fn merge_specs(into: &mut Vec<FieldSpec>, more: &[FieldSpec]) -> Result<(), KustomizeError> {
     for fs in more {
-        if !into.iter().any(|x| x.gvk == fs.gvk && x.path == fs.path) {
-            into.push(fs.clone());
+        match into
+            .iter()
+            .find(|x| x.path == fs.path && x.gvk.is_selected(&fs.gvk))
+        {
+            Some(existing) if existing.create != fs.create => {
+                return Err(KustomizeError::new(format!(
+                    "conflicting fieldspecs for path '{}' ({})",
+                    fs.path, fs.gvk
+                )));
+            }
+            Some(_) => {}
+            None => into.push(fs.clone()),
         }
     }
+    Ok(())
+}
+
+/// kustomize's Gvk.IsLessThan: the legacy kind order, then group/version/kind.
+pub fn gvk_less(a: &Gvk, b: &Gvk) -> std::cmp::Ordering {
+    let (oa, ob) = (
+        crate::sort::type_order(&a.kind),
+        crate::sort::type_order(&b.kind),
+    );
+    oa.cmp(&ob)
+        .then_with(|| crate::sort::gvk_sort_string(a).cmp(&crate::sort::gvk_sort_string(b)))
+}
+
+fn sort_specs(list: &mut [FieldSpec]) {
+    list.sort_by(|a, b| gvk_less(&a.gvk, &b.gvk));
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +183,7 @@ impl TransformerConfig {
                 }
             }
         }
+        tc.sort();
         tc
     }
 
@@ -220,7 +248,7 @@ impl TransformerConfig {
                             }
                         }
                     }
-                    self.add_name_reference(NameBackRef { gvk, specs });
+                    self.name_reference.push(NameBackRef { gvk, specs });
                 }
                 continue;
             }
@@ -229,7 +257,7 @@ impl TransformerConfig {
                 specs.push(FieldSpec::from_value(item)?);
             }
             match self.list_mut(key) {
-                Some(list) => merge_specs(list, &specs),
+                Some(list) => list.extend(specs),
                 None => {
                     return Err(KustomizeError::new(format!(
                         "error unmarshaling JSON: while decoding JSON: json: unknown field \"{key}\""
@@ -240,28 +268,53 @@ impl TransformerConfig {
         Ok(())
     }
 
-    pub fn add_name_reference(&mut self, nbr: NameBackRef) {
+    /// kustomize's nbrSlice.mergeOne.
+    pub fn add_name_reference(&mut self, nbr: NameBackRef) -> Result<(), KustomizeError> {
         if let Some(existing) = self.name_reference.iter_mut().find(|x| x.gvk == nbr.gvk) {
-            merge_specs(&mut existing.specs, &nbr.specs);
+            merge_specs(&mut existing.specs, &nbr.specs)?;
         } else {
             self.name_reference.push(nbr);
         }
+        Ok(())
     }
 
-    pub fn merge(&mut self, other: &TransformerConfig) {
-        merge_specs(&mut self.name_prefix, &other.name_prefix);
-        merge_specs(&mut self.name_suffix, &other.name_suffix);
-        merge_specs(&mut self.namespace, &other.namespace);
-        merge_specs(&mut self.common_labels, &other.common_labels);
-        merge_specs(&mut self.labels, &other.labels);
-        merge_specs(&mut self.template_labels, &other.template_labels);
-        merge_specs(&mut self.common_annotations, &other.common_annotations);
-        merge_specs(&mut self.var_reference, &other.var_reference);
-        merge_specs(&mut self.images, &other.images);
-        merge_specs(&mut self.replicas, &other.replicas);
-        for nbr in &other.name_reference {
-            self.add_name_reference(nbr.clone());
+    /// Sort every list as kustomize does after loading or merging.
+    pub fn sort(&mut self) {
+        for list in [
+            &mut self.name_prefix,
+            &mut self.name_suffix,
+            &mut self.namespace,
+            &mut self.common_labels,
+            &mut self.labels,
+            &mut self.template_labels,
+            &mut self.common_annotations,
+            &mut self.var_reference,
+            &mut self.images,
+            &mut self.replicas,
+        ] {
+            sort_specs(list);
         }
+        self.name_reference.sort_by(|a, b| gvk_less(&a.gvk, &b.gvk));
+    }
+
+    /// kustomize's TransformerConfig.Merge: merge each list, then sort.
+    pub fn merged(&self, other: &TransformerConfig) -> Result<TransformerConfig, KustomizeError> {
+        let mut m = self.clone();
+        merge_specs(&mut m.name_prefix, &other.name_prefix)?;
+        merge_specs(&mut m.name_suffix, &other.name_suffix)?;
+        merge_specs(&mut m.namespace, &other.namespace)?;
+        merge_specs(&mut m.common_annotations, &other.common_annotations)?;
+        merge_specs(&mut m.common_labels, &other.common_labels)?;
+        merge_specs(&mut m.labels, &other.labels)?;
+        merge_specs(&mut m.template_labels, &other.template_labels)?;
+        merge_specs(&mut m.var_reference, &other.var_reference)?;
+        for nbr in &other.name_reference {
+            m.add_name_reference(nbr.clone())?;
+        }
+        merge_specs(&mut m.images, &other.images)?;
+        merge_specs(&mut m.replicas, &other.replicas)?;
+        m.sort();
+        Ok(m)
     }
 }
 

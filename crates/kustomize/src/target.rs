@@ -35,13 +35,13 @@ impl Accumulator {
     pub fn new() -> Accumulator {
         Accumulator {
             res: Vec::new(),
-            tc: TransformerConfig::builtin(),
+            tc: TransformerConfig::default(),
             vars: Vec::new(),
         }
     }
 
     fn merge(&mut self, other: Accumulator) -> Result<(), KustomizeError> {
-        self.tc.merge(&other.tc);
+        self.tc = self.tc.merged(&other.tc)?;
         for v in other.vars {
             vars::add_var(&mut self.vars, v)?;
         }
@@ -320,14 +320,21 @@ impl<'a, 's> Target<'a, 's> {
             .accumulate_resources(acc, &resources)
             .ctx("accumulating resources")?;
 
+        let mut custom = TransformerConfig::default();
         for c in &self.k.configurations.clone() {
             let text = self.ldr.load_string(c)?;
             for doc in flotilla_model::yaml::parse_stream(&text)
                 .map_err(|e| KustomizeError::new(format!("{c}: {}", e.message)))?
             {
-                acc.tc.merge_value(&doc)?;
+                let mut one = TransformerConfig::default();
+                one.merge_value(&doc)?;
+                one.sort();
+                custom = custom.merged(&one)?;
             }
         }
+        let tconfig = TransformerConfig::builtin().merged(&custom)?;
+        acc.tc = acc.tc.merged(&tconfig).ctx("merging config")?;
+        let mut crd_tc = TransformerConfig::default();
         for crd in &self.k.crds.clone() {
             let text = self
                 .ldr
@@ -336,10 +343,11 @@ impl<'a, 's> Target<'a, 's> {
             let docs = flotilla_model::yaml::parse_stream(&text)
                 .map_err(|e| KustomizeError::new(format!("{crd}: {}", e.message)))?;
             for d in docs {
-                crate::crds::add_crd_config(&mut acc.tc, &d);
+                crate::crds::add_crd_config(&mut crd_tc, &d)?;
                 let _ = self.session.schema.borrow_mut().add_crd(&d);
             }
         }
+        acc.tc = acc.tc.merged(&crd_tc).ctx("merging CRDs")?;
         self.run_generators(&mut acc)?;
         let components = self.k.components.clone();
         for c in &components {

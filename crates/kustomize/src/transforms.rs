@@ -188,15 +188,15 @@ pub fn label_entry(
             fss.push(FieldSpec::from_value(f)?);
         }
     }
-    fieldspec::merge_specs(&mut fss, &tc.labels);
+    fieldspec::merge_specs(&mut fss, &tc.labels)?;
     let flag = |n: &str| field(m, n).and_then(Value::as_bool).unwrap_or(false);
     if flag("includeSelectors") {
-        fieldspec::merge_specs(&mut fss, &tc.common_labels);
+        fieldspec::merge_specs(&mut fss, &tc.common_labels)?;
     } else {
         if flag("includeTemplates") {
-            fieldspec::merge_specs(&mut fss, &tc.template_labels);
+            fieldspec::merge_specs(&mut fss, &tc.template_labels)?;
         }
-        fieldspec::merge_specs(&mut fss, &[FieldSpec::new("metadata/labels", true)]);
+        fieldspec::merge_specs(&mut fss, &[FieldSpec::new("metadata/labels", true)])?;
     }
     Ok((pairs, fss))
 }
