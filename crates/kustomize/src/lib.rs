@@ -108,7 +108,7 @@ pub fn build_with(
         visited: Vec::new(),
     };
     let mut top = target::Target::load(&session, ldr)?;
-    top.set_openapi()?;
+    top.set_openapi(true)?;
     if !top.k.build_metadata.is_empty() {
         for b in &top.k.build_metadata {
             if ![

@@ -350,7 +350,12 @@ pub fn apply(list: &mut [Resource], reps: &[Replacement]) -> Result<(), Kustomiz
             }
         };
         let found = crate::vars::lookup(&list[src].obj, &rep.source_path)
-            .filter(|v| !v.is_null())
+            .filter(|v| match v {
+                Value::Null => false,
+                Value::Object(m) => !m.is_empty(),
+                Value::Array(a) => !a.is_empty(),
+                _ => true,
+            })
             .cloned()
             .ok_or_else(|| {
                 KustomizeError::new(format!(
@@ -403,17 +408,17 @@ pub fn apply(list: &mut [Resource], reps: &[Replacement]) -> Result<(), Kustomiz
                     continue;
                 }
                 let rids = ids(r);
-                let hit = rids.iter().any(|id| {
-                    id.is_selected_by(&select_id)
-                        && !t.reject.iter().any(|rj| {
-                            let rid = ResId {
-                                gvk: rj.gvk.clone(),
-                                name: rj.name.clone(),
-                                namespace: rj.namespace.clone(),
-                            };
-                            rid != ResId::default() && id.is_selected_by(&rid)
-                        })
+                // A target is rejected when any of its ids (current or
+                // previous) matches a reject selector.
+                let rejected_id = t.reject.iter().any(|rj| {
+                    let rid = ResId {
+                        gvk: rj.gvk.clone(),
+                        name: rj.name.clone(),
+                        namespace: rj.namespace.clone(),
+                    };
+                    rid != ResId::default() && rids.iter().any(|id| id.is_selected_by(&rid))
                 });
+                let hit = !rejected_id && rids.iter().any(|id| id.is_selected_by(&select_id));
                 if !hit {
                     continue;
                 }

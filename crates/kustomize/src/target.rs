@@ -268,48 +268,55 @@ impl<'a, 's> Target<'a, 's> {
     }
 
     /// Apply the kustomization's openapi setting (custom merge keys).
-    pub fn set_openapi(&self) -> Result<(), KustomizeError> {
+    /// Apply the kustomization's `openapi` setting (custom merge keys).
+    /// The first level that sets a schema wins; the top level always may.
+    pub fn set_openapi(&self, reset: bool) -> Result<(), KustomizeError> {
         let oa = &self.k.openapi;
-        if oa.is_empty() {
+        let path = field(oa, "path").and_then(Value::as_str);
+        let version = field(oa, "version").and_then(Value::as_str).unwrap_or("");
+        let text = match path {
+            Some(p) => Some(self.ldr.load_string(p)?),
+            None => None,
+        };
+        if *self.session.schema_set.borrow() && !reset {
             return Ok(());
         }
-        let path = field(oa, "path").and_then(Value::as_str);
-        let version = field(oa, "version").and_then(Value::as_str);
-        if path.is_some() && version.is_some() {
-            return Err(KustomizeError::new(
-                "builtin version and custom schema provided, cannot use both",
-            ));
-        }
-        if let Some(v) = version {
-            if v != "v1.21.2" && v != "v1212" {
+        if let (Some(p), Some(text)) = (path, text) {
+            if !version.is_empty() {
                 return Err(KustomizeError::new(
-                    "the specified OpenAPI version is not built in",
+                    "builtin version and custom schema provided, cannot use both",
                 ));
             }
-            return Ok(());
-        }
-        let Some(p) = path else { return Ok(()) };
-        let text = self.ldr.load_string(p)?;
-        if *self.session.schema_set.borrow() {
-            return Ok(());
-        }
-        let json: Value = if text.trim_start().starts_with('{') {
-            serde_json::from_str(&text)
-                .map_err(|e| KustomizeError::new(format!("parsing OpenAPI schema '{p}': {e}")))?
-        } else {
-            flotilla_model::yaml::parse_stream(&text)
-                .map_err(|e| {
-                    KustomizeError::new(format!("parsing OpenAPI schema '{p}': {}", e.message))
+            let json: Value = if text.trim_start().starts_with('{') {
+                serde_json::from_str(&text).map_err(|e| {
+                    KustomizeError::new(format!("parsing OpenAPI schema '{p}': {e}"))
                 })?
-                .into_iter()
-                .next()
-                .unwrap_or(Value::Null)
-        };
-        self.session
-            .schema
-            .borrow_mut()
-            .add_openapi(&json)
-            .map_err(|e| KustomizeError::new(format!("loading OpenAPI schema '{p}': {e}")))?;
+            } else {
+                flotilla_model::yaml::parse_stream(&text)
+                    .map_err(|e| {
+                        KustomizeError::new(format!("parsing OpenAPI schema '{p}': {}", e.message))
+                    })?
+                    .into_iter()
+                    .next()
+                    .unwrap_or(Value::Null)
+            };
+            let mut schema = MergeSchema::builtin();
+            schema
+                .add_openapi(&json)
+                .map_err(|e| KustomizeError::new(format!("loading OpenAPI schema '{p}': {e}")))?;
+            *self.session.schema.borrow_mut() = schema;
+            *self.session.schema_set.borrow_mut() = true;
+            return Ok(());
+        }
+        if version.is_empty() {
+            return Ok(());
+        }
+        if version != "v1.21.2" && version != "v1212" {
+            return Err(KustomizeError::new(
+                "the specified OpenAPI version is not built in",
+            ));
+        }
+        *self.session.schema.borrow_mut() = MergeSchema::builtin();
         *self.session.schema_set.borrow_mut() = true;
         Ok(())
     }
@@ -449,7 +456,7 @@ impl<'a, 's> Target<'a, 's> {
         ))?;
         sub.k.build_metadata = self.k.build_metadata.clone();
         sub.origin = self.origin.as_ref().map(|o| o.child(path));
-        sub.set_openapi()?;
+        sub.set_openapi(false)?;
         if component && sub.k.kind != "Component" {
             return Err(KustomizeError::new(format!(
                 "expected kind 'Component' for path '{}' but got '{}'",
