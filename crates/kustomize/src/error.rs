@@ -7,12 +7,15 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KustomizeError {
     message: String,
+    /// The innermost kustomization file the error arose in.
+    file: Option<String>,
 }
 
 impl KustomizeError {
     pub fn new(message: impl Into<String>) -> KustomizeError {
         KustomizeError {
             message: message.into(),
+            file: None,
         }
     }
 
@@ -20,9 +23,24 @@ impl KustomizeError {
     pub fn context(self, ctx: impl fmt::Display) -> KustomizeError {
         KustomizeError {
             message: format!("{ctx}: {}", self.message),
+            file: self.file,
         }
     }
 
+    /// Record the kustomization file, unless an inner one is already named.
+    pub fn in_file(mut self, file: &str) -> KustomizeError {
+        if self.file.is_none() && !self.message.contains(file) {
+            self.file = Some(file.to_string());
+        }
+        self
+    }
+
+    /// The kustomization file the error arose in, when known.
+    pub fn file(&self) -> Option<&str> {
+        self.file.as_deref()
+    }
+
+    /// The message without the file.
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -35,7 +53,10 @@ impl KustomizeError {
 
 impl fmt::Display for KustomizeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        match &self.file {
+            Some(file) => write!(f, "{file}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
     }
 }
 

@@ -108,7 +108,7 @@ pub fn build_with(
         visited: Vec::new(),
     };
     let mut top = target::Target::load(&session, ldr)?;
-    top.set_openapi(true)?;
+    top.set_openapi(true).map_err(|e| e.in_file(&top.kfile()))?;
     if !top.k.build_metadata.is_empty() {
         for b in &top.k.build_metadata {
             if ![
@@ -125,8 +125,19 @@ pub fn build_with(
         }
         top.origin = Some(origin::OriginCtx::default());
     }
+    let kfile = top.kfile();
     let mut acc = top.accumulate(target::Accumulator::new())?;
+    finish(&mut acc, &top.k, options).map_err(|e| e.in_file(&kfile))?;
+    Ok(acc.res.into_iter().map(|r| r.obj).collect())
+}
 
+/// The steps kustomize runs once, at the top: hash suffixes, name
+/// references, vars, local-config removal, order, build metadata.
+fn finish(
+    acc: &mut target::Accumulator,
+    k: &kustomization::Kustomization,
+    options: &BuildOptions,
+) -> Result<(), KustomizeError> {
     for r in acc.res.iter_mut() {
         if r.needs_hash {
             let h = hash::hash(&r.obj);
@@ -144,9 +155,9 @@ pub fn build_with(
             != Some("true")
     });
 
-    sort::apply(&mut acc.res, top.k.sort_options.as_ref(), options.reorder)?;
+    sort::apply(&mut acc.res, k.sort_options.as_ref(), options.reorder)?;
 
-    let bm = &top.k.build_metadata;
+    let bm = &k.build_metadata;
     if options.enable_managed_by_label || bm.iter().any(|b| b == "managedByLabel") {
         for r in acc.res.iter_mut() {
             let md = r.metadata_mut();
@@ -164,5 +175,5 @@ pub fn build_with(
     for r in acc.res.iter_mut() {
         origin::finish(r, origins, transformers);
     }
-    Ok(acc.res.into_iter().map(|r| r.obj).collect())
+    Ok(())
 }

@@ -263,7 +263,7 @@ impl<'a, 's> Target<'a, 's> {
         })
     }
 
-    fn kfile(&self) -> String {
+    pub fn kfile(&self) -> String {
         self.ldr.root.join(&self.file_name).display().to_string()
     }
 
@@ -322,6 +322,11 @@ impl<'a, 's> Target<'a, 's> {
     }
 
     pub fn accumulate(&mut self, acc: Accumulator) -> Result<Accumulator, KustomizeError> {
+        let kfile = self.kfile();
+        self.accumulate_inner(acc).map_err(|e| e.in_file(&kfile))
+    }
+
+    fn accumulate_inner(&mut self, acc: Accumulator) -> Result<Accumulator, KustomizeError> {
         let resources = self.k.resources.clone();
         let mut acc = self
             .accumulate_resources(acc, &resources)
@@ -456,7 +461,8 @@ impl<'a, 's> Target<'a, 's> {
         ))?;
         sub.k.build_metadata = self.k.build_metadata.clone();
         sub.origin = self.origin.as_ref().map(|o| o.child(path));
-        sub.set_openapi(false)?;
+        sub.set_openapi(false)
+            .map_err(|e| e.in_file(&sub.kfile()))?;
         if component && sub.k.kind != "Component" {
             return Err(KustomizeError::new(format!(
                 "expected kind 'Component' for path '{}' but got '{}'",

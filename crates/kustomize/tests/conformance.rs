@@ -90,11 +90,16 @@ fn run_case(dir: &Path) -> Result_ {
     };
     let expect_error = meta["expect"] == "error";
     match (expect_error, result) {
-        (true, Err(_)) => Result_ {
-            name,
-            outcome: Outcome::ErrorRejected,
-            detail: String::new(),
-        },
+        (true, Err(e)) => {
+            if std::env::var_os("SHOW_ERRORS").is_some() {
+                println!("ERROR {name}: {}", e.to_string().replace('\n', " | "));
+            }
+            Result_ {
+                name,
+                outcome: Outcome::ErrorRejected,
+                detail: String::new(),
+            }
+        }
         (true, Ok(objs)) => {
             // Where v5.5.0 panicked, the newer upstream expectation is the
             // reference (see the corpus README).
