@@ -9,6 +9,7 @@
 //! (they live in [`sensitive`] types); SOPS plaintext is only returned after
 //! the MAC verified; temporary plaintext files are private and removed.
 
+pub mod engine;
 pub mod files;
 pub mod sealed;
 pub mod sensitive;
