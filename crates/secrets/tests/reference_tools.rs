@@ -260,6 +260,56 @@ fn tampered_file_is_refused_by_both() {
     assert!(!err.to_string().contains("secret-a"));
 }
 
+#[test]
+fn shamir_key_groups_round_trip_with_sops() {
+    let Some(sops_bin) = tool("sops") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let g1 = dir.path().join("g1");
+    let g2 = dir.path().join("g2");
+    std::fs::create_dir_all(&g1).unwrap();
+    std::fs::create_dir_all(&g2).unwrap();
+    let (k1, r1) = age_keypair(&g1);
+    let (k2, r2) = age_keypair(&g2);
+    let both = dir.path().join("both.txt");
+    std::fs::write(&both, std::fs::read_to_string(&k1).unwrap() + &std::fs::read_to_string(&k2).unwrap()).unwrap();
+    let plain = "password: hunter2\nlist:\n    - 1\n    - two\n";
+    let sops_cmd = |keys: &Path| {
+        let mut c = Command::new(&sops_bin);
+        c.env("SOPS_AGE_KEY_FILE", keys).env("HOME", dir.path()).current_dir(dir.path());
+        c
+    };
+    // flotilla: two key groups, both needed -> sops decrypts with both keys, not with one.
+    let settings = CreationSettings {
+        key_groups: vec![vec![r1.parse().unwrap()], vec![r2.parse().unwrap()]],
+        shamir_threshold: Some(2),
+        ..Default::default()
+    };
+    let enc = sops::encrypt(plain.as_bytes(), Format::Yaml, &settings).unwrap().to_bytes().unwrap();
+    let enc_text = String::from_utf8(enc.clone()).unwrap();
+    assert!(enc_text.contains("key_groups:") && enc_text.contains("shamir_threshold: 2"), "{enc_text}");
+    let path = dir.path().join("ours.yaml");
+    std::fs::write(&path, &enc).unwrap();
+    assert_eq!(String::from_utf8(run(sops_cmd(&both).arg("decrypt").arg(&path), None)).unwrap(), plain);
+    let one = sops_cmd(&k1).arg("decrypt").arg(&path).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+    assert!(!one.success(), "one share must not be enough");
+    // sops: key groups from .sops.yaml -> flotilla decrypts with both keys.
+    std::fs::write(
+        dir.path().join(".sops.yaml"),
+        format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{r1}]\n      - age: [{r2}]\n"),
+    )
+    .unwrap();
+    let p2 = dir.path().join("plain.yaml");
+    std::fs::write(&p2, plain).unwrap();
+    let theirs = run(sops_cmd(&both).arg("encrypt").arg(&p2), None);
+    let mut ring = keyring(&k1);
+    let file = SopsFile::parse(&theirs, Format::Yaml).unwrap();
+    assert!(file.decrypt(&ring).is_err(), "one share must not be enough");
+    ring.add_age_keys(&std::fs::read_to_string(&k2).unwrap(), "k2").unwrap();
+    let d = file.decrypt(&ring).unwrap();
+    assert_eq!(String::from_utf8_lossy(d.to_plain_bytes().unwrap().expose()), plain);
+    println!("Shamir key groups: flotilla->sops ok, sops->flotilla ok");
+}
+
 fn corpus_key() -> (SealingKey, PathBuf) {
     let p = repo().join("tests/corpus/secrets/sealed-secrets/kseal/example-key.yaml");
     let text = std::fs::read_to_string(&p).unwrap();
