@@ -271,11 +271,17 @@ fn shamir_key_groups_round_trip_with_sops() {
     let (k1, r1) = age_keypair(&g1);
     let (k2, r2) = age_keypair(&g2);
     let both = dir.path().join("both.txt");
-    std::fs::write(&both, std::fs::read_to_string(&k1).unwrap() + &std::fs::read_to_string(&k2).unwrap()).unwrap();
+    std::fs::write(
+        &both,
+        std::fs::read_to_string(&k1).unwrap() + &std::fs::read_to_string(&k2).unwrap(),
+    )
+    .unwrap();
     let plain = "password: hunter2\nlist:\n    - 1\n    - two\n";
     let sops_cmd = |keys: &Path| {
         let mut c = Command::new(&sops_bin);
-        c.env("SOPS_AGE_KEY_FILE", keys).env("HOME", dir.path()).current_dir(dir.path());
+        c.env("SOPS_AGE_KEY_FILE", keys)
+            .env("HOME", dir.path())
+            .current_dir(dir.path());
         c
     };
     // flotilla: two key groups, both needed -> sops decrypts with both keys, not with one.
@@ -284,13 +290,28 @@ fn shamir_key_groups_round_trip_with_sops() {
         shamir_threshold: Some(2),
         ..Default::default()
     };
-    let enc = sops::encrypt(plain.as_bytes(), Format::Yaml, &settings).unwrap().to_bytes().unwrap();
+    let enc = sops::encrypt(plain.as_bytes(), Format::Yaml, &settings)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
     let enc_text = String::from_utf8(enc.clone()).unwrap();
-    assert!(enc_text.contains("key_groups:") && enc_text.contains("shamir_threshold: 2"), "{enc_text}");
+    assert!(
+        enc_text.contains("key_groups:") && enc_text.contains("shamir_threshold: 2"),
+        "{enc_text}"
+    );
     let path = dir.path().join("ours.yaml");
     std::fs::write(&path, &enc).unwrap();
-    assert_eq!(String::from_utf8(run(sops_cmd(&both).arg("decrypt").arg(&path), None)).unwrap(), plain);
-    let one = sops_cmd(&k1).arg("decrypt").arg(&path).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+    assert_eq!(
+        String::from_utf8(run(sops_cmd(&both).arg("decrypt").arg(&path), None)).unwrap(),
+        plain
+    );
+    let one = sops_cmd(&k1)
+        .arg("decrypt")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
     assert!(!one.success(), "one share must not be enough");
     // sops: key groups from .sops.yaml -> flotilla decrypts with both keys.
     std::fs::write(
@@ -304,10 +325,84 @@ fn shamir_key_groups_round_trip_with_sops() {
     let mut ring = keyring(&k1);
     let file = SopsFile::parse(&theirs, Format::Yaml).unwrap();
     assert!(file.decrypt(&ring).is_err(), "one share must not be enough");
-    ring.add_age_keys(&std::fs::read_to_string(&k2).unwrap(), "k2").unwrap();
+    ring.add_age_keys(&std::fs::read_to_string(&k2).unwrap(), "k2")
+        .unwrap();
     let d = file.decrypt(&ring).unwrap();
-    assert_eq!(String::from_utf8_lossy(d.to_plain_bytes().unwrap().expose()), plain);
+    assert_eq!(
+        String::from_utf8_lossy(d.to_plain_bytes().unwrap().expose()),
+        plain
+    );
     println!("Shamir key groups: flotilla->sops ok, sops->flotilla ok");
+}
+
+#[test]
+fn ssh_recipients_round_trip_with_sops() {
+    let Some(sops_bin) = tool("sops") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut results = Vec::new();
+    for kind in ["ed25519", "rsa"] {
+        let key = dir.path().join(format!("id_{kind}"));
+        let mut keygen = Command::new("ssh-keygen");
+        keygen
+            .args(["-q", "-t", kind, "-N", "", "-C", "test", "-f"])
+            .arg(&key);
+        if kind == "rsa" {
+            keygen.args(["-b", "2048"]);
+        }
+        run(&mut keygen, None);
+        let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+        let public = public
+            .trim()
+            .rsplit_once(' ')
+            .map(|(k, _)| k)
+            .unwrap()
+            .to_string();
+        let plain = "token: s3cret\n";
+        let settings = CreationSettings {
+            key_groups: vec![vec![public.parse().unwrap()]],
+            ..Default::default()
+        };
+        let enc = sops::encrypt(plain.as_bytes(), Format::Yaml, &settings)
+            .unwrap()
+            .to_bytes()
+            .unwrap();
+        let path = dir.path().join(format!("{kind}.yaml"));
+        std::fs::write(&path, &enc).unwrap();
+        let sops_cmd = || {
+            let mut c = Command::new(&sops_bin);
+            c.env("SOPS_AGE_SSH_PRIVATE_KEY_FILE", &key)
+                .env("HOME", dir.path())
+                .current_dir(dir.path());
+            c
+        };
+        assert_eq!(
+            String::from_utf8(run(sops_cmd().arg("decrypt").arg(&path), None)).unwrap(),
+            plain,
+            "{kind}"
+        );
+        let p2 = dir.path().join(format!("plain-{kind}.yaml"));
+        std::fs::write(&p2, plain).unwrap();
+        let theirs = run(
+            sops_cmd().args(["encrypt", "--age", &public]).arg(&p2),
+            None,
+        );
+        let mut ring = Keyring::default();
+        ring.add_ssh_key(&std::fs::read(&key).unwrap(), "ssh key")
+            .unwrap();
+        let d = SopsFile::parse(&theirs, Format::Yaml)
+            .unwrap()
+            .decrypt(&ring)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(d.to_plain_bytes().unwrap().expose()),
+            plain,
+            "{kind}"
+        );
+        results.push(format!(
+            "ssh-{kind} recipient: flotilla->sops ok, sops->flotilla ok"
+        ));
+    }
+    println!("{}", results.join("\n"));
 }
 
 fn corpus_key() -> (SealingKey, PathBuf) {
