@@ -309,6 +309,17 @@ fn go_yaml_syntax_quirks_are_errors_too() {
     // go-yaml knows no `\/` escape.
     let e = error("a: \"x\\/\"\n");
     assert_eq!(e.go_message(), "yaml: found unknown escape character");
+    // go-yaml takes quoted continuation lines at any indentation, but not
+    // a document marker inside a quoted scalar.
+    assert_eq!(
+        round_trip("a:\n  b: \"x\n  y\"\n  c: 'p\nq'\n"),
+        "a:\n  b: x y\n  c: p q\n"
+    );
+    let e = error("b: \"x\n---\ny\"\n");
+    assert_eq!(
+        e.go_message(),
+        "yaml: line 2: found unexpected document indicator"
+    );
     // A stream may not begin with a document end marker.
     let e = error("# comment\n...\n---\na: 1\n");
     assert_eq!(

@@ -199,7 +199,85 @@ fn check_leading_document_end(text: &str) -> Result<(), YamlError> {
 
 /// Parse a stream; see the module documentation for the typing rules.
 pub fn parse(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
+    // go-yaml (YAML 1.1) reads NEL as a line break everywhere and normalizes
+    // it to `\n` (in quoted and block scalars too); YAML 1.2 parsers take it
+    // as an ordinary character. Replacing it first gives go-yaml's reading
+    // and its line numbers.
+    let normalized;
+    let text = if text.contains('\u{85}') {
+        normalized = text.replace('\u{85}', "\n");
+        normalized.as_str()
+    } else {
+        text
+    };
     check_leading_document_end(text)?;
+    // go-yaml does not check the indentation of a quoted scalar's
+    // continuation lines; YAML 1.2 (granit) wants them indented past the
+    // enclosing block. Their leading spaces are not part of the value, so
+    // indenting such a line further reads the same as go-yaml does.
+    let mut reindented: Option<String> = None;
+    for _ in 0..MAX_REINDENTS {
+        let current = reindented.as_deref().unwrap_or(text);
+        match parse_events(current, dialect) {
+            Err(Failure::UnderIndentedQuoted(line, e)) => match indent_line(current, line) {
+                Some(fixed) => reindented = Some(fixed),
+                None => {
+                    // A document marker inside the quoted scalar.
+                    let problem = "found unexpected document indicator";
+                    let go = format!("yaml: line {line}: {problem}");
+                    let column = e.column.unwrap_or(1);
+                    return Err(YamlError::at(problem.to_owned(), line, column).with_go_text(go));
+                }
+            },
+            Err(Failure::Yaml(e)) => return Err(e),
+            Ok(docs) => return Ok(docs),
+        }
+    }
+    match parse_events(reindented.as_deref().unwrap_or(text), dialect) {
+        Ok(docs) => Ok(docs),
+        Err(Failure::Yaml(e) | Failure::UnderIndentedQuoted(_, e)) => Err(e),
+    }
+}
+
+/// Retries for under-indented quoted continuation lines; each is a reparse.
+const MAX_REINDENTS: usize = 64;
+
+enum Failure {
+    Yaml(YamlError),
+    /// A quoted scalar's continuation on this (1-based) line is not
+    /// indented past its block.
+    UnderIndentedQuoted(usize, YamlError),
+}
+
+impl From<YamlError> for Failure {
+    fn from(e: YamlError) -> Failure {
+        Failure::Yaml(e)
+    }
+}
+
+/// Indent 1-based `line` past every earlier line's indentation; `None`
+/// when that would hide a document marker go-yaml stops at.
+fn indent_line(text: &str, line: usize) -> Option<String> {
+    let mut offset = 0;
+    let mut widest = 0;
+    for (n, l) in text.split('\n').enumerate() {
+        if n + 1 == line {
+            if l.starts_with("---") || l.starts_with("...") {
+                return None;
+            }
+            let mut out = String::with_capacity(text.len() + widest + 1);
+            out.push_str(&text[..offset]);
+            out.extend(std::iter::repeat_n(' ', widest + 1));
+            out.push_str(&text[offset..]);
+            return Some(out);
+        }
+        widest = widest.max(l.len() - l.trim_start_matches(' ').len());
+        offset += l.len() + 1;
+    }
+    None
+}
+
+fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
     let options = granit_parser::options! {
         emit_unresolved_aliases: true,
         emit_anchor_events: true,
@@ -216,7 +294,14 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
         root: None,
     };
     while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|e| scan_error(&e, &b.open))?;
+        let (event, span) = next.map_err(|e| {
+            let err = scan_error(&e, &b.open);
+            if *e.kind() == granit_parser::ErrorKind::InvalidQuotedScalarIndent {
+                Failure::UnderIndentedQuoted(e.marker().line(), err)
+            } else {
+                Failure::Yaml(err)
+            }
+        })?;
         match event {
             Event::StreamStart | Event::StreamEnd => {}
             Event::DocumentStart(..) => b.root = None,
@@ -242,12 +327,12 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
                 {
                     if dialect == Dialect::SigsYaml && contains_null_key(&v) {
                         let message = "unsupported map key of type: %!s(<nil>), key: <nil>";
-                        return Err(YamlError {
+                        return Err(Failure::Yaml(YamlError {
                             message: message.to_owned(),
                             line: None,
                             column: None,
                             go_text: None,
-                        });
+                        }));
                     }
                     b.docs.push(v);
                 }
@@ -287,7 +372,7 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
                     Ok(v) => v,
                     // go-yaml never decodes the value of a dropped key.
                     Err(_) if b.skipping() => Value::Null,
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 };
                 if anchor != 0 {
                     b.anchors.insert(anchor, v.clone());
@@ -331,7 +416,7 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
                     let v = match finish_mapping(*frame) {
                         Ok(v) => v,
                         Err(_) if b.skipping() => Value::Null,
-                        Err(e) => return Err(e),
+                        Err(e) => return Err(e.into()),
                     };
                     b.add(v, Some(anchor), &span)?;
                 }
@@ -723,11 +808,16 @@ fn check_scalar_source(input: &str, style: ScalarStyle, span: &Span) -> Result<(
     }
     // Block scalar: its span starts at the first content character. A tab
     // there, with the indentation auto-detected, is what go-yaml rejects.
-    if !input[start..].starts_with('\t') {
+    if !input
+        .get(start..)
+        .is_some_and(|rest| rest.starts_with('\t'))
+    {
         return Ok(());
     }
     // Walk back over the blank lines and indentation to the header line.
-    let before = &input[..start];
+    let Some(before) = input.get(..start) else {
+        return Ok(());
+    };
     let header_end = before.trim_end_matches([' ', '\t', '\n', '\r']).len();
     let header_line_start = before[..header_end].rfind('\n').map_or(0, |i| i + 1);
     let header = &before[header_line_start..header_end];
@@ -736,7 +826,10 @@ fn check_scalar_source(input: &str, style: ScalarStyle, span: &Span) -> Result<(
     if indicators.bytes().any(|c| c.is_ascii_digit()) {
         return Ok(());
     }
-    let header_line = span.start.line() - before[header_line_start..].matches('\n').count();
+    let header_line = span
+        .start
+        .line()
+        .saturating_sub(before[header_line_start..].matches('\n').count());
     let problem = "found a tab character where an indentation space is expected";
     let go_line = if header_line > 1 {
         header_line
