@@ -320,6 +320,22 @@ fn go_yaml_syntax_quirks_are_errors_too() {
         e.go_message(),
         "yaml: line 2: found unexpected document indicator"
     );
+    // A tab between `- ` and a sequence item.
+    let e = error("a:\n- \tx\n");
+    assert_eq!(
+        e.go_message(),
+        "yaml: line 2: found character that cannot start any token"
+    );
+    assert_eq!(
+        round_trip("a: \tb\nc: |\n  - \tx\n"),
+        "a: b\nc: |\n  - \tx\n"
+    );
+    // A key's tag must fit its text.
+    let e = error("!!int resources: 1\n");
+    assert_eq!(
+        e.go_message(),
+        "yaml: cannot decode !!str `resources` as a !!int"
+    );
     // A stream may not begin with a document end marker.
     let e = error("# comment\n...\n---\na: 1\n");
     assert_eq!(

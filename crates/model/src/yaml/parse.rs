@@ -348,6 +348,7 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                 b.add(v, None, &span)?;
             }
             Event::Scalar(value, style, anchor, tag) => {
+                b.check_tab_after_dash(text, &span)?;
                 b.check_flow_plain(&value, style, &span)?;
                 check_scalar_source(text, style, &span)?;
                 if b.expecting_key() {
@@ -358,6 +359,10 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                     }
                     match dialect {
                         Dialect::Kyaml => {
+                            if tag.is_some() && !b.skipping() {
+                                // A tag the key's text does not fit is an error.
+                                scalar_value(value.clone(), style, tag.as_deref(), &span, dialect)?;
+                            }
                             let kind = key_kind(&value, style, tag.as_deref());
                             b.set_key(value.into_owned(), kind, &span)?;
                         }
@@ -380,6 +385,7 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                 b.add(v, None, &span)?;
             }
             Event::SequenceStart(style, anchor, _) => {
+                b.check_tab_after_dash(text, &span)?;
                 b.check_collection_key(&span)?;
                 b.open
                     .push((collection(style, Collection::BlockSeq), span.start.line()));
@@ -389,6 +395,7 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                 });
             }
             Event::MappingStart(style, anchor, _) => {
+                b.check_tab_after_dash(text, &span)?;
                 b.check_collection_key(&span)?;
                 b.open
                     .push((collection(style, Collection::BlockMap), span.start.line()));
@@ -476,6 +483,36 @@ impl Builder {
 
     fn expecting_key(&self) -> bool {
         matches!(self.stack.last(), Some(Frame::Map(m)) if m.pending_key.is_none())
+    }
+
+    /// go-yaml skips tabs before a token only where a simple key cannot
+    /// start, so a tab between a block sequence's `- ` and its item is "a
+    /// character that cannot start any token"; YAML 1.2 allows it.
+    fn check_tab_after_dash(&self, input: &str, span: &Span) -> Result<(), YamlError> {
+        if !matches!(self.open.last(), Some((Collection::BlockSeq, _))) {
+            return Ok(());
+        }
+        let Some(before) = span.start.byte_offset().and_then(|o| input.get(..o)) else {
+            return Ok(());
+        };
+        let gap = before.trim_end_matches([' ', '\t']);
+        if !gap.ends_with('-') || !before[gap.len()..].contains('\t') {
+            return Ok(());
+        }
+        let line = span.start.line();
+        let problem = "found character that cannot start any token";
+        let go = if line > 1 {
+            format!("yaml: line {line}: {problem}")
+        } else {
+            format!("yaml: {problem}")
+        };
+        let column = gap.len() - gap.rfind('\n').map_or(0, |i| i + 1) + 2;
+        Err(YamlError::at(
+            format!("{problem} (a tab after a sequence entry's `-`)"),
+            line,
+            column,
+        )
+        .with_go_text(go))
     }
 
     /// Mappings and sequences as mapping keys cannot become JSON objects.
