@@ -67,6 +67,33 @@ fn sops_chores_one_command_each() {
         plain
     );
 
+    // --extract prints one value
+    let out = ok(cmd(d, &key)
+        .args(["secrets", "decrypt", "--extract", "db.password", "app.yaml"])
+        .output()
+        .unwrap());
+    assert_eq!(out, "hunter2");
+    // edit creates a new file (recipients from --age)
+    std::fs::write(d.join("template"), "fresh: value\n").unwrap();
+    let tpl = d.join("template");
+    ok(cmd(d, &key)
+        .env("EDITOR", format!("cp {}", tpl.display()))
+        .args(["secrets", "edit", "--age", &recipient, "new.yaml"])
+        .output()
+        .unwrap());
+    assert!(
+        !std::fs::read_to_string(d.join("new.yaml"))
+            .unwrap()
+            .contains("value\n")
+    );
+    assert_eq!(
+        ok(cmd(d, &key)
+            .args(["secrets", "decrypt", "new.yaml"])
+            .output()
+            .unwrap()),
+        "fresh: value\n"
+    );
+
     // set (value from stdin), unset
     let mut child = cmd(d, &key)
         .args(["secrets", "set", "app.yaml", "db.token", "-"])

@@ -55,6 +55,73 @@ pub fn decrypt(
         .map_err(sops_err(path))
 }
 
+/// `sops decrypt --extract`: one value (strings raw, trees in the file's format).
+pub fn extract(
+    path: &Path,
+    format: Option<Format>,
+    keys: &Keyring,
+    key: &[String],
+) -> Result<SecretBytes, FileError> {
+    let d = open(path, format, keys)?;
+    let mut node = d
+        .docs
+        .first()
+        .ok_or_else(|| FileError::Other(format!("{}: empty file", path.display())))?;
+    for k in key {
+        node = node.get(k).ok_or_else(|| {
+            FileError::Other(format!(
+                "{}: key '{}' not found",
+                path.display(),
+                key.join(".")
+            ))
+        })?;
+    }
+    match node {
+        Node::Scalar(s) => Ok(SecretBytes::new(s.to_sops_bytes())),
+        tree => {
+            let fmt = match d.format {
+                Format::Json => Format::Json,
+                _ => Format::Yaml,
+            };
+            sops::stores::emit(fmt, std::slice::from_ref(tree), false)
+                .map(SecretBytes::new)
+                .map_err(sops_err(path))
+        }
+    }
+}
+
+/// `sops edit` of a file that does not exist yet: edit an empty document,
+/// then encrypt it with `settings`. Nothing is written if it stays empty.
+pub fn create_with_editor(
+    path: &Path,
+    format: Option<Format>,
+    settings: &CreationSettings,
+    editor: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<EditOutcome, FileError> {
+    let format = format.unwrap_or_else(|| Format::from_path(path));
+    let dir = private_tempdir().map_err(io(path))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "secret".into());
+    let tmp_path = dir.path().join(name);
+    write_private(&tmp_path, b"").map_err(io(&tmp_path))?;
+    editor(&tmp_path).map_err(|e| {
+        FileError::Other(format!(
+            "editor failed: {e}; {} was not created",
+            path.display()
+        ))
+    })?;
+    let edited = SecretBytes::new(std::fs::read(&tmp_path).map_err(io(&tmp_path))?);
+    drop(dir);
+    if edited.expose().iter().all(u8::is_ascii_whitespace) {
+        return Ok(EditOutcome::Unchanged);
+    }
+    let file = sops::encrypt(edited.expose(), format, settings).map_err(sops_err(path))?;
+    write_atomic(path, &file.to_bytes().map_err(sops_err(path))?)?;
+    Ok(EditOutcome::Saved)
+}
+
 /// Settings for encrypting `path`: explicit ones, else the first matching
 /// `.sops.yaml` creation rule found from `config_search_dir` upwards.
 pub fn settings_for(
@@ -438,5 +505,27 @@ mod tests {
             edit(&path, None, &keys, |_| Ok(())).unwrap(),
             EditOutcome::Unchanged
         );
+    }
+
+    #[test]
+    fn extract_and_create() {
+        let (d, path, keys, settings) = setup();
+        let v = extract(&path, None, &keys, &["db".into(), "password".into()]).unwrap();
+        assert_eq!(v.expose(), b"hunter2");
+        let tree = extract(&path, None, &keys, &["db".into()]).unwrap();
+        assert_eq!(tree.expose(), b"# who\nuser: admin\npassword: hunter2\n");
+        let new = d.path().join("new.yaml");
+        let out = create_with_editor(&new, None, &settings, |p| {
+            std::fs::write(p, "k: v\n").map_err(|e| e.to_string())
+        })
+        .unwrap();
+        assert_eq!(out, EditOutcome::Saved);
+        assert_eq!(decrypt(&new, None, &keys).unwrap().expose(), b"k: v\n");
+        let none = d.path().join("none.yaml");
+        assert_eq!(
+            create_with_editor(&none, None, &settings, |_| Ok(())).unwrap(),
+            EditOutcome::Unchanged
+        );
+        assert!(!none.exists());
     }
 }

@@ -97,6 +97,9 @@ enum Cmd {
         /// Write the plaintext here instead of stdout (created 0600).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Print only this value (a.b.c or ["a"]["b"]), like `sops decrypt --extract`.
+        #[arg(long)]
+        extract: Option<String>,
     },
     /// Encrypt a file with SOPS (like `sops -e`), to stdout or in place.
     Encrypt {
@@ -109,9 +112,12 @@ enum Cmd {
         in_place: bool,
     },
     /// Edit a SOPS file in $EDITOR; only changed values are re-encrypted.
+    /// A file that does not exist is created (recipients from --age or .sops.yaml).
     Edit {
         #[command(flatten)]
         file: FileOpts,
+        #[command(flatten)]
+        flags: EncryptFlags,
     },
     /// Set KEY (a.b.c or ["a"]["b"]) to VALUE in a SOPS file or a SealedSecret file.
     Set {
@@ -286,9 +292,21 @@ enum KeysCmd {
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     match args.command {
-        Cmd::Decrypt { file, output } => {
+        Cmd::Decrypt {
+            file,
+            output,
+            extract,
+        } => {
             let keys = Keyring::from_env()?;
-            let plain = files::decrypt(&file.file, file.format(), &keys)?;
+            let plain = match extract {
+                Some(k) => files::extract(
+                    &file.file,
+                    file.format(),
+                    &keys,
+                    &files::parse_key_path(&k)?,
+                )?,
+                None => files::decrypt(&file.file, file.format(), &keys)?,
+            };
             match output {
                 Some(p) => write_private(&p, plain.expose())?,
                 None => std::io::stdout().write_all(plain.expose())?,
@@ -307,19 +325,28 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
                 std::io::stdout().write_all(&bytes)?;
             }
         }
-        Cmd::Edit { file } => {
+        Cmd::Edit { file, flags } => {
             let keys = Keyring::from_env()?;
+            let settings = if file.file.exists() {
+                None
+            } else {
+                Some(creation_settings(&file.file, &flags)?)
+            };
             // While the editor runs, Ctrl-C must not kill us before the
             // plaintext temp file is removed: take over SIGINT/SIGTERM/SIGHUP.
             let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             let guard = signal_guard(interrupted.clone())?;
-            let result = files::edit(&file.file, file.format(), &keys, |p| {
+            let editor = |p: &Path| {
                 run_editor(p)?;
                 if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-                    return Err("interrupted".into());
+                    return Err("interrupted".to_string());
                 }
                 Ok(())
-            });
+            };
+            let result = match &settings {
+                Some(s) => files::create_with_editor(&file.file, file.format(), s, editor),
+                None => files::edit(&file.file, file.format(), &keys, editor),
+            };
             drop(guard);
             match result? {
                 files::EditOutcome::Saved => eprintln!("{}: saved", file.file.display()),
