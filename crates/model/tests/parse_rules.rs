@@ -328,7 +328,7 @@ fn go_yaml_syntax_quirks_are_errors_too() {
     );
     assert_eq!(
         round_trip("a: \tb\nc: |\n  - \tx\n"),
-        "a: b\nc: |\n  - \tx\n"
+        "a: b\nc: \"- \\tx\\n\"\n"
     );
     // A key's tag must fit its text.
     let e = error("!!int resources: 1\n");
