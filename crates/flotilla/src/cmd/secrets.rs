@@ -156,13 +156,18 @@ enum Cmd {
     },
     /// Seal a Secret into a SealedSecret (like kubeseal).
     Seal(SealArgs),
-    /// Unseal SealedSecrets offline with private keys (like kubeseal --recovery-unseal).
+    /// Unseal SealedSecrets into Secrets: offline with --key files (like
+    /// kubeseal --recovery-unseal), or with the active keys read from the cluster.
     Unseal {
         /// SealedSecret manifest(s) (YAML or JSON; `-` for stdin).
         file: PathBuf,
-        /// Private keys: key Secret manifests (YAML/JSON, lists allowed; may be SOPS-encrypted) or PEM keys.
-        #[arg(long = "key", required = true)]
+        /// Private keys: key Secret manifests (YAML/JSON, lists allowed; may be SOPS-encrypted).
+        /// Without --key, the cluster's active sealing keys are used.
+        #[arg(long = "key")]
         keys: Vec<PathBuf>,
+        /// Namespace holding the cluster's sealing keys (without --key).
+        #[arg(long, default_value = cluster::DEFAULT_CONTROLLER_NAMESPACE, env = "SEALED_SECRETS_CONTROLLER_NAMESPACE")]
+        controller_namespace: String,
         #[arg(short, long, value_enum, default_value = "yaml")]
         output: ManifestFormat,
     },
@@ -423,10 +428,19 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             }
         }
         Cmd::Seal(a) => seal(a, global).await?,
-        Cmd::Unseal { file, keys, output } => {
+        Cmd::Unseal {
+            file,
+            keys,
+            controller_namespace,
+            output,
+        } => {
             let mut all = Vec::new();
             for k in &keys {
                 all.extend(read_keys(k)?);
+            }
+            if keys.is_empty() {
+                let c = client(global).await?;
+                all = cluster::load_sealing_keys(&c, &controller_namespace).await?;
             }
             let docs = read_manifests(&file)?;
             for d in docs.iter().filter(|d| sealed::is_sealed_secret(d)) {
