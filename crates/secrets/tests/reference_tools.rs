@@ -261,6 +261,109 @@ fn tampered_file_is_refused_by_both() {
 }
 
 #[test]
+fn every_encryption_rule_matches_sops() {
+    let Some(sops_bin) = tool("sops") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (key_file, recipient) = age_keypair(dir.path());
+    let keys = keyring(&key_file);
+    let plain = "# sops:enc next\npassword: hunter2\nuser_unencrypted: admin\nsecret_enc: s1\nnested:\n    # public below\n    data: d1\n    note: n1\nlist:\n    - a\n    - b\n";
+    let mut results = Vec::new();
+    for (flag, value) in [
+        ("unencrypted-suffix", "_unencrypted"),
+        ("encrypted-suffix", "_enc"),
+        ("unencrypted-regex", "^(note|user.*)$"),
+        ("encrypted-regex", "^(data|password)$"),
+        ("encrypted-comment-regex", "sops:enc"),
+        ("unencrypted-comment-regex", "public"),
+        ("mac-only-encrypted", ""),
+    ] {
+        let plain_path = dir.path().join("p.yaml");
+        std::fs::write(&plain_path, plain).unwrap();
+        let sops_cmd = || {
+            let mut c = Command::new(&sops_bin);
+            c.env("SOPS_AGE_KEY_FILE", &key_file)
+                .env("HOME", dir.path())
+                .current_dir(dir.path());
+            c
+        };
+        let mut enc = sops_cmd();
+        enc.args(["encrypt", "--age", &recipient]);
+        let mut settings = CreationSettings {
+            key_groups: vec![vec![recipient.parse().unwrap()]],
+            ..Default::default()
+        };
+        if flag == "mac-only-encrypted" {
+            std::fs::write(
+                dir.path().join(".sops.yaml"),
+                format!("creation_rules:\n  - age: {recipient}\n    mac_only_encrypted: true\n    encrypted_regex: ^password$\n"),
+            )
+            .unwrap();
+            enc = sops_cmd();
+            enc.arg("encrypt");
+            settings.mac_only_encrypted = true;
+            settings.rule = Some(sops::Rule::from_field("encrypted_regex", "^password$").unwrap());
+        } else if flag.contains("comment") {
+            // sops has no flag for these: only .sops.yaml.
+            std::fs::write(
+                dir.path().join(".sops.yaml"),
+                format!(
+                    "creation_rules:\n  - age: {recipient}\n    {}: '{value}'\n",
+                    flag.replace('-', "_")
+                ),
+            )
+            .unwrap();
+            enc = sops_cmd();
+            enc.arg("encrypt");
+            settings.rule = Some(sops::Rule::from_field(&flag.replace('-', "_"), value).unwrap());
+        } else {
+            enc.arg(format!("--{flag}")).arg(value);
+            settings.rule = Some(sops::Rule::from_field(&flag.replace('-', "_"), value).unwrap());
+        }
+        let theirs = run(enc.arg(&plain_path), None);
+        let _ = std::fs::remove_file(dir.path().join(".sops.yaml"));
+        let ours = sops::encrypt(plain.as_bytes(), Format::Yaml, &settings)
+            .unwrap()
+            .to_bytes()
+            .unwrap();
+        // Same values (and comments) encrypted, same layout.
+        let mask = |b: &[u8]| -> Vec<String> {
+            String::from_utf8_lossy(b)
+                .lines()
+                .take_while(|l| !l.starts_with("sops:"))
+                .map(|l| l.split("ENC[").next().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            mask(&ours),
+            mask(&theirs),
+            "{flag}: which values are encrypted"
+        );
+        // Each side decrypts the other's file (MACs verified).
+        let theirs_path = dir.path().join("theirs.yaml");
+        std::fs::write(&theirs_path, &theirs).unwrap();
+        let reference = run(sops_cmd().arg("decrypt").arg(&theirs_path), None);
+        let ours_path = dir.path().join("ours.yaml");
+        std::fs::write(&ours_path, &ours).unwrap();
+        assert_eq!(
+            run(sops_cmd().arg("decrypt").arg(&ours_path), None),
+            reference,
+            "{flag}"
+        );
+        let d = SopsFile::parse(&theirs, Format::Yaml)
+            .unwrap()
+            .decrypt(&keys)
+            .unwrap();
+        assert_eq!(
+            d.to_plain_bytes().unwrap().expose(),
+            &reference[..],
+            "{flag}"
+        );
+        results.push(format!("--{flag}: same encrypted set, both directions ok"));
+    }
+    println!("{}", results.join("\n"));
+}
+
+#[test]
 fn shamir_key_groups_round_trip_with_sops() {
     let Some(sops_bin) = tool("sops") else { return };
     let dir = tempfile::tempdir().unwrap();
