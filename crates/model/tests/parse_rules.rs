@@ -330,6 +330,21 @@ fn go_yaml_syntax_quirks_are_errors_too() {
         round_trip("a: \tb\nc: |\n  - \tx\n"),
         "a: b\nc: \"- \\tx\\n\"\n"
     );
+    // A tab starting a line in block context, outside scalars.
+    let e = error("a:\n  \tb: 1\n");
+    assert_eq!(
+        e.go_message(),
+        "yaml: line 2: found character that cannot start any token"
+    );
+    let e = error("a: 1\n\t# comment\nb: 2\n");
+    assert_eq!(
+        e.go_message(),
+        "yaml: line 2: found a tab character that violates indentation"
+    );
+    assert_eq!(
+        round_trip("a: [1,\n\t2]\nb: c\n \td\n"),
+        "a:\n- 1\n- 2\nb: c d\n"
+    );
     // A key's tag must fit its text.
     let e = error("!!int resources: 1\n");
     assert_eq!(

@@ -293,6 +293,12 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
         docs: Vec::new(),
         root: None,
     };
+    // Byte ranges where a line may start with a tab (scalars and flow
+    // collections); only tracked when the text has a tab at all.
+    let track_tabs = text.contains('\t');
+    let mut tab_ok: Vec<(usize, usize)> = Vec::new();
+    let mut flow_starts: Vec<usize> = Vec::new();
+    let mut plain_ends: Vec<usize> = Vec::new();
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| {
             let err = scan_error(&e, &b.open);
@@ -348,6 +354,22 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                 b.add(v, None, &span)?;
             }
             Event::Scalar(value, style, anchor, tag) => {
+                if track_tabs
+                    && let (Some(start), Some(end)) =
+                        (span.start.byte_offset(), span.end.byte_offset())
+                {
+                    // A block scalar's span starts at its content, after
+                    // the indentation.
+                    let from = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                        text[..start].rfind('\n').map_or(0, |i| i + 1)
+                    } else {
+                        start
+                    };
+                    tab_ok.push((from, end));
+                    if style == ScalarStyle::Plain {
+                        plain_ends.push(end);
+                    }
+                }
                 b.check_tab_after_dash(text, &span)?;
                 b.check_flow_plain(&value, style, &span)?;
                 check_scalar_source(text, style, &span)?;
@@ -385,6 +407,9 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                 b.add(v, None, &span)?;
             }
             Event::SequenceStart(style, anchor, _) => {
+                if style == StructureStyle::Flow {
+                    flow_starts.push(span.start.byte_offset().unwrap_or(0));
+                }
                 b.check_tab_after_dash(text, &span)?;
                 b.check_collection_key(&span)?;
                 b.open
@@ -395,6 +420,9 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                 });
             }
             Event::MappingStart(style, anchor, _) => {
+                if style == StructureStyle::Flow {
+                    flow_starts.push(span.start.byte_offset().unwrap_or(0));
+                }
                 b.check_tab_after_dash(text, &span)?;
                 b.check_collection_key(&span)?;
                 b.open
@@ -411,13 +439,21 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                 })));
             }
             Event::SequenceEnd => {
-                b.open.pop();
+                if let Some((Collection::Flow, _)) = b.open.pop()
+                    && let Some(start) = flow_starts.pop()
+                {
+                    tab_ok.push((start, span.end.byte_offset().unwrap_or(usize::MAX)));
+                }
                 if let Some(Frame::Seq { items, anchor }) = b.stack.pop() {
                     b.add(Value::Array(items), Some(anchor), &span)?;
                 }
             }
             Event::MappingEnd => {
-                b.open.pop();
+                if let Some((Collection::Flow, _)) = b.open.pop()
+                    && let Some(start) = flow_starts.pop()
+                {
+                    tab_ok.push((start, span.end.byte_offset().unwrap_or(usize::MAX)));
+                }
                 if let Some(Frame::Map(frame)) = b.stack.pop() {
                     let anchor = frame.anchor;
                     let v = match finish_mapping(*frame) {
@@ -432,7 +468,69 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
             _ => {}
         }
     }
+    if track_tabs {
+        check_line_start_tabs(text, tab_ok, &plain_ends)?;
+    }
     Ok(b.docs)
+}
+
+/// go-yaml never skips a tab at the start of a line in block context (it
+/// is neither indentation nor separation there), so a line whose first
+/// non-space character is a tab is an error unless it lies inside a scalar
+/// or a flow collection. YAML 1.2 parsers accept some of these lines.
+fn check_line_start_tabs(
+    text: &str,
+    mut allowed: Vec<(usize, usize)>,
+    plain_ends: &[usize],
+) -> Result<(), YamlError> {
+    allowed.sort_unstable();
+    let mut ranges = allowed.into_iter().peekable();
+    let mut current: Option<(usize, usize)> = None;
+    let mut offset = 0;
+    for (n, line) in text.split('\n').enumerate() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if line[indent..].starts_with('\t') {
+            let pos = offset + indent;
+            // Advance through ranges starting at or before `pos`, keeping
+            // the one reaching furthest.
+            while let Some(&(start, end)) = ranges.peek() {
+                if start > pos {
+                    break;
+                }
+                if current.is_none_or(|(_, e)| end > e) {
+                    current = Some((start, end));
+                }
+                ranges.next();
+            }
+            if current.is_none_or(|(_, end)| pos >= end) {
+                // Right after a plain scalar, go-yaml's plain scalar scanner
+                // is still looking for continuation lines and words it so.
+                let after_plain = plain_ends
+                    .partition_point(|&e| e <= pos)
+                    .checked_sub(1)
+                    .and_then(|i| plain_ends.get(i))
+                    .is_some_and(|&e| text[e..pos].bytes().all(|c| c.is_ascii_whitespace()));
+                let problem = if after_plain {
+                    "found a tab character that violates indentation"
+                } else {
+                    "found character that cannot start any token"
+                };
+                let go = if n != 0 {
+                    format!("yaml: line {}: {problem}", n + 1)
+                } else {
+                    format!("yaml: {problem}")
+                };
+                return Err(YamlError::at(
+                    format!("{problem} (a tab at the start of a line)"),
+                    n + 1,
+                    indent + 1,
+                )
+                .with_go_text(go));
+            }
+        }
+        offset += line.len() + 1;
+    }
+    Ok(())
 }
 
 impl Builder {
