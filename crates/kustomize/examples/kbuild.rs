@@ -15,8 +15,12 @@ fn main() -> ExitCode {
             "build" => {}
             "--reorder=none" => options.reorder = Reorder::None,
             "--reorder=legacy" => options.reorder = Reorder::Legacy,
-            "--load-restrictor=LoadRestrictionsNone" => options.load_restrictor = LoadRestrictor::None,
-            "--load-restrictor=LoadRestrictionsRootOnly" => options.load_restrictor = LoadRestrictor::RootOnly,
+            "--load-restrictor=LoadRestrictionsNone" => {
+                options.load_restrictor = LoadRestrictor::None
+            }
+            "--load-restrictor=LoadRestrictionsRootOnly" => {
+                options.load_restrictor = LoadRestrictor::RootOnly
+            }
             "--enable-managedby-label" => options.enable_managed_by_label = true,
             other if other.starts_with("--") => {
                 eprintln!("error: unknown flag {other}");
@@ -28,7 +32,11 @@ fn main() -> ExitCode {
     match build_to_string(&dir, &options) {
         Ok(text) => {
             let mut out = std::io::stdout().lock();
-            if out.write_all(text.as_bytes()).and_then(|_| out.flush()).is_err() {
+            if out
+                .write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .is_err()
+            {
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS

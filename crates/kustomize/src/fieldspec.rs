@@ -5,6 +5,8 @@
 use crate::error::KustomizeError;
 use crate::resid::Gvk;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldSpec {
@@ -57,11 +59,22 @@ impl FieldSpec {
 /// existing one with the same path selects its GVK (so a kind-less spec
 /// already present swallows kind-specific ones, and vice versa by order).
 pub fn merge_specs(into: &mut Vec<FieldSpec>, more: &[FieldSpec]) -> Result<(), KustomizeError> {
+    if more.is_empty() {
+        return Ok(());
+    }
+    // Index the existing specs by path: lists are long, collisions rare.
+    let mut by_path: std::collections::HashMap<String, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, x) in into.iter().enumerate() {
+        by_path.entry(x.path.clone()).or_default().push(i);
+    }
     for fs in more {
-        match into
-            .iter()
-            .find(|x| x.path == fs.path && x.gvk.is_selected(&fs.gvk))
-        {
+        let existing = by_path.get(&fs.path).and_then(|ix| {
+            ix.iter()
+                .map(|&i| &into[i])
+                .find(|x| x.gvk.is_selected(&fs.gvk))
+        });
+        match existing {
             Some(existing) if existing.create != fs.create => {
                 return Err(KustomizeError::new(format!(
                     "conflicting fieldspecs for path '{}' ({})",
@@ -69,7 +82,10 @@ pub fn merge_specs(into: &mut Vec<FieldSpec>, more: &[FieldSpec]) -> Result<(), 
                 )));
             }
             Some(_) => {}
-            None => into.push(fs.clone()),
+            None => {
+                by_path.entry(fs.path.clone()).or_default().push(into.len());
+                into.push(fs.clone());
+            }
         }
     }
     Ok(())
@@ -96,7 +112,7 @@ pub struct NameBackRef {
 }
 
 /// All field-spec lists, merged across a build.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TransformerConfig {
     pub name_prefix: Vec<FieldSpec>,
     pub name_suffix: Vec<FieldSpec>,
@@ -140,7 +156,27 @@ fn parse_spec_line(line: &str) -> Option<FieldSpec> {
 }
 
 impl TransformerConfig {
-    pub fn builtin() -> TransformerConfig {
+    /// kustomize's default field specs (parsed once per process, shared).
+    pub fn builtin() -> Arc<TransformerConfig> {
+        static BUILTIN: OnceLock<Arc<TransformerConfig>> = OnceLock::new();
+        BUILTIN
+            .get_or_init(|| Arc::new(TransformerConfig::parse_builtin()))
+            .clone()
+    }
+
+    /// The empty configuration (shared, so merges into it can be cached).
+    pub fn empty() -> Arc<TransformerConfig> {
+        static EMPTY: OnceLock<Arc<TransformerConfig>> = OnceLock::new();
+        EMPTY
+            .get_or_init(|| Arc::new(TransformerConfig::default()))
+            .clone()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == TransformerConfig::default()
+    }
+
+    fn parse_builtin() -> TransformerConfig {
         let mut tc = TransformerConfig::default();
         let mut section = String::new();
         for line in DEFAULT_SPECS.lines() {
@@ -299,6 +335,10 @@ impl TransformerConfig {
 
     /// kustomize's TransformerConfig.Merge: merge each list, then sort.
     pub fn merged(&self, other: &TransformerConfig) -> Result<TransformerConfig, KustomizeError> {
+        // Merging a config into itself changes nothing (each spec selects itself).
+        if self == other {
+            return Ok(self.clone());
+        }
         let mut m = self.clone();
         merge_specs(&mut m.name_prefix, &other.name_prefix)?;
         merge_specs(&mut m.name_suffix, &other.name_suffix)?;
@@ -315,6 +355,41 @@ impl TransformerConfig {
         merge_specs(&mut m.replicas, &other.replicas)?;
         m.sort();
         Ok(m)
+    }
+}
+
+/// Merges of shared configurations, memoised: in a large tree every
+/// directory merges the same builtin configuration again and again.
+#[derive(Default)]
+pub struct MergeCache {
+    /// (left, right, result); the inputs are kept alive so their addresses
+    /// stay unique.
+    done: HashMap<
+        (usize, usize),
+        (
+            Arc<TransformerConfig>,
+            Arc<TransformerConfig>,
+            Arc<TransformerConfig>,
+        ),
+    >,
+}
+
+impl MergeCache {
+    pub fn merge(
+        &mut self,
+        a: &Arc<TransformerConfig>,
+        b: &Arc<TransformerConfig>,
+    ) -> Result<Arc<TransformerConfig>, KustomizeError> {
+        if Arc::ptr_eq(a, b) || b.is_empty() {
+            return Ok(a.clone());
+        }
+        let key = (Arc::as_ptr(a) as usize, Arc::as_ptr(b) as usize);
+        if let Some((_, _, r)) = self.done.get(&key) {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(a.merged(b)?);
+        self.done.insert(key, (a.clone(), b.clone(), r.clone()));
+        Ok(r)
     }
 }
 

@@ -97,6 +97,7 @@ pub fn build_with(
         )));
     }
     let session = target::Session {
+        merge_cache: RefCell::new(fieldspec::MergeCache::default()),
         _fs: std::marker::PhantomData,
         schema: RefCell::new(flotilla_patch::MergeSchema::builtin()),
         schema_set: RefCell::new(false),

@@ -6,11 +6,15 @@ use crate::fieldspec::{self, Create, FieldSpec, TransformerConfig};
 use crate::resid::{Gvk, NOT_A_NAMESPACE, ResId};
 use crate::resource::Resource;
 use serde_json::Value;
+use std::collections::HashMap;
 
 struct Cand {
     cur: ResId,
     org: ResId,
     prev: Vec<ResId>,
+    cluster_scoped: bool,
+    cur_ns: String,
+    org_ns: String,
     prefixes: Vec<String>,
     suffixes: Vec<String>,
     name: String,
@@ -38,9 +42,14 @@ fn ps_equal(c: &Cand, r: &Cand, allow_empty: bool) -> bool {
 }
 
 fn cand(r: &Resource) -> Cand {
+    let cur = r.cur_id();
+    let org = r.org_id();
     Cand {
-        cur: r.cur_id(),
-        org: r.org_id(),
+        cluster_scoped: cur.gvk.is_cluster_scoped(),
+        cur_ns: cur.effective_namespace().to_string(),
+        org_ns: org.effective_namespace().to_string(),
+        cur,
+        org,
         prev: r.prev_ids(),
         prefixes: r.prefixes.clone(),
         suffixes: r.suffixes.clone(),
@@ -79,12 +88,35 @@ fn role_binding_namespaces(r: &Resource) -> Result<Vec<String>, KustomizeError> 
 
 struct Ctx<'a> {
     cands: &'a [Cand],
+    /// Candidates by each of their previous names.
+    by_prev_name: &'a HashMap<String, Vec<usize>>,
     referrer: &'a Cand,
+    /// Namespaces of the referrer's ServiceAccount subjects (RoleBinding).
+    rb_namespaces: &'a [String],
     target: &'a Gvk,
     role_ref: Option<Gvk>,
 }
 
 impl Ctx<'_> {
+    /// kustomize's SubsetThatCouldBeReferencedByResource, as a predicate.
+    fn in_pool(&self, i: usize) -> bool {
+        if self.referrer.cluster_scoped {
+            return true;
+        }
+        let c = &self.cands[i];
+        c.cluster_scoped
+            || c.cur_ns == self.referrer.cur_ns
+            || self.rb_namespaces.iter().any(|n| *n == c.namespace)
+    }
+
+    /// Pool members that once had the name `old`.
+    fn named(&self, old: &str) -> Vec<usize> {
+        self.by_prev_name
+            .get(old)
+            .map(|v| v.iter().copied().filter(|&i| self.in_pool(i)).collect())
+            .unwrap_or_default()
+    }
+
     fn select(
         &self,
         old: &str,
@@ -106,12 +138,11 @@ impl Ctx<'_> {
                 None => true,
             })
             .filter(|&i| {
-                let r = &self.referrer.cur;
-                if r.gvk.is_cluster_scoped() {
+                if self.referrer.cluster_scoped {
                     return true;
                 }
                 let x = &self.cands[i];
-                x.cur.gvk.is_cluster_scoped() || x.kind == "ServiceAccount" || r.ns_equals(&x.cur)
+                x.cluster_scoped || x.kind == "ServiceAccount" || x.cur_ns == self.referrer.cur_ns
             })
             .collect();
         if c.len() == 1 {
@@ -144,17 +175,18 @@ impl Ctx<'_> {
         }
     }
 
-    fn set_scalar(&self, node: &mut Value, pool: &[usize]) -> Result<(), KustomizeError> {
+    fn set_scalar(&self, node: &mut Value) -> Result<(), KustomizeError> {
         let Value::String(old) = node else {
             return Ok(());
         };
-        if let Some(i) = self.select(old, pool, false)? {
+        let pool = self.named(old);
+        if let Some(i) = self.select(old, &pool, false)? {
             *node = Value::String(self.cands[i].name.clone());
         }
         Ok(())
     }
 
-    fn set_map(&self, node: &mut Value, pool: &[usize]) -> Result<(), KustomizeError> {
+    fn set_map(&self, node: &mut Value) -> Result<(), KustomizeError> {
         let Some(m) = node.as_object_mut() else {
             return Ok(());
         };
@@ -163,26 +195,23 @@ impl Ctx<'_> {
                 "path config error; no 'name' field in node",
             ));
         };
+        let named = self.named(&old);
         let filtered: Vec<usize> = match m.get("namespace").and_then(Value::as_str) {
-            None => pool.to_vec(),
+            None => named,
             Some(ns) => {
-                let by_org: Vec<usize> = pool
-                    .iter()
-                    .copied()
-                    .filter(|&i| {
-                        let e = self.cands[i].org.effective_namespace();
-                        e != NOT_A_NAMESPACE && e == ns
-                    })
-                    .collect();
-                if !by_org.is_empty() {
-                    by_org
+                // kustomize groups the whole pool by original namespace and
+                // uses that group when it exists, else the current one.
+                let org_group_exists = ns != NOT_A_NAMESPACE
+                    && (0..self.cands.len()).any(|i| self.cands[i].org_ns == ns && self.in_pool(i));
+                if org_group_exists {
+                    named
+                        .into_iter()
+                        .filter(|&i| self.cands[i].org_ns == ns)
+                        .collect()
                 } else {
-                    pool.iter()
-                        .copied()
-                        .filter(|&i| {
-                            let e = self.cands[i].cur.effective_namespace();
-                            e != NOT_A_NAMESPACE && e == ns
-                        })
+                    named
+                        .into_iter()
+                        .filter(|&i| ns != NOT_A_NAMESPACE && self.cands[i].cur_ns == ns)
                         .collect()
                 }
             }
@@ -201,16 +230,16 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn set(&self, node: &mut Value, pool: &[usize]) -> Result<(), KustomizeError> {
+    fn set(&self, node: &mut Value) -> Result<(), KustomizeError> {
         match node {
             Value::Null => Ok(()),
-            Value::String(_) => self.set_scalar(node, pool),
-            Value::Object(_) => self.set_map(node, pool),
+            Value::String(_) => self.set_scalar(node),
+            Value::Object(_) => self.set_map(node),
             Value::Array(items) => {
                 for item in items {
                     match item {
-                        Value::Object(_) => self.set_map(item, pool)?,
-                        Value::String(_) => self.set_scalar(item, pool)?,
+                        Value::Object(_) => self.set_map(item)?,
+                        Value::String(_) => self.set_scalar(item)?,
                         Value::Null => {}
                         other => {
                             return Err(KustomizeError::new(format!(
@@ -240,22 +269,26 @@ fn role_ref_gvk(obj: &Value) -> Option<Gvk> {
 /// kustomize's FixBackReferences.
 pub fn fix(list: &mut [Resource], tc: &TransformerConfig) -> Result<(), KustomizeError> {
     let cands: Vec<Cand> = list.iter().map(cand).collect();
+    let mut by_prev_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, c) in cands.iter().enumerate() {
+        let mut names: Vec<&str> = c.prev.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for n in names {
+            by_prev_name.entry(n.to_string()).or_default().push(i);
+        }
+    }
     for ri in 0..list.len() {
         let referrer = &cands[ri];
-        // The resources this referrer could refer to.
-        let pool: Vec<usize> = if referrer.cur.gvk.is_cluster_scoped() {
-            (0..cands.len()).collect()
+        let rb_namespaces = if referrer.cluster_scoped {
+            Vec::new()
         } else {
-            let rb = role_binding_namespaces(&list[ri])?;
-            (0..cands.len())
-                .filter(|&i| {
-                    let id = &cands[i].cur;
-                    id.gvk.is_cluster_scoped()
-                        || id.ns_equals(&referrer.cur)
-                        || rb.iter().any(|n| *n == cands[i].namespace)
-                })
-                .collect()
+            role_binding_namespaces(&list[ri])?
         };
+        if by_prev_name.is_empty() {
+            // Nothing was renamed: no reference can need fixing.
+            continue;
+        }
         for nbr in &tc.name_reference {
             for spec in &nbr.specs {
                 if !referrer.org.gvk.is_selected(&spec.gvk) {
@@ -263,7 +296,9 @@ pub fn fix(list: &mut [Resource], tc: &TransformerConfig) -> Result<(), Kustomiz
                 }
                 let ctx = Ctx {
                     cands: &cands,
+                    by_prev_name: &by_prev_name,
                     referrer,
+                    rb_namespaces: &rb_namespaces,
                     target: &nbr.gvk,
                     role_ref: if spec.path.ends_with("roleRef/name") {
                         role_ref_gvk(&list[ri].obj)
@@ -272,9 +307,9 @@ pub fn fix(list: &mut [Resource], tc: &TransformerConfig) -> Result<(), Kustomiz
                     },
                 };
                 let fs = FieldSpec::new(&spec.path, false);
-                let id = referrer.cur.clone();
+                let id = &referrer.cur;
                 fieldspec::apply(&mut list[ri].obj, &fs, Create::Nothing, &mut |node| {
-                    ctx.set(node, &pool)
+                    ctx.set(node)
                 })
                 .map_err(|e| {
                     e.context(format!(

@@ -71,10 +71,11 @@ impl Gvk {
     }
 
     pub fn is_cluster_scoped(&self) -> bool {
+        // Most kinds are namespaced: reject on the (short) kind list first.
         !self.version.is_empty()
             && CLUSTER_SCOPED
                 .iter()
-                .any(|(g, k)| *g == self.group && *k == self.kind)
+                .any(|(g, k)| k.len() == self.kind.len() && *k == self.kind && *g == self.group)
     }
 
     /// Whether this GVK matches `selector`, where empty selector parts match anything.
@@ -124,13 +125,14 @@ pub const NOT_A_NAMESPACE: &str = "_non_namespaceable_";
 impl ResId {
     pub fn of(obj: &Value) -> ResId {
         let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+        let md = obj.get("metadata");
         ResId {
             gvk: Gvk::from_api_version(
                 obj.get("apiVersion").and_then(Value::as_str).unwrap_or(""),
                 obj.get("kind").and_then(Value::as_str).unwrap_or(""),
             ),
-            name: s(obj.pointer("/metadata/name")),
-            namespace: s(obj.pointer("/metadata/namespace")),
+            name: s(md.and_then(|m| m.get("name"))),
+            namespace: s(md.and_then(|m| m.get("namespace"))),
         }
     }
 

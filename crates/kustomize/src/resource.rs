@@ -148,21 +148,49 @@ pub fn ensure_object(v: &mut Value) -> &mut Map<String, Value> {
     }
 }
 
+/// The identity key kustomize's `Equals` compares: GVK, name, effective namespace.
+pub type IdKey = (Gvk, String, String);
+
+pub fn id_key(r: &Resource) -> IdKey {
+    let id = r.cur_id();
+    let ns = id.effective_namespace().to_string();
+    (id.gvk, id.name, ns)
+}
+
+fn conflict(id: &ResId) -> KustomizeError {
+    KustomizeError::new(format!(
+        "may not add resource with an already registered id: {id}"
+    ))
+}
+
 /// Append, refusing an id that is already present.
 pub fn append(list: &mut Vec<Resource>, res: Resource) -> Result<(), KustomizeError> {
     let id = res.cur_id();
-    if list.iter().any(|r| r.cur_id().equals(&id)) {
-        return Err(KustomizeError::new(format!(
-            "may not add resource with an already registered id: {id}"
-        )));
+    let name = id.name.as_str();
+    if list
+        .iter()
+        .any(|r| r.name() == name && r.cur_id().equals(&id))
+    {
+        return Err(conflict(&id));
     }
     list.push(res);
     Ok(())
 }
 
-pub fn append_all(list: &mut Vec<Resource>, others: Vec<Resource>) -> Result<(), KustomizeError> {
+/// Append many, refusing ids already present. `index` caches the ids of
+/// `list` across calls; callers drop it whenever resources change.
+pub fn append_all(
+    list: &mut Vec<Resource>,
+    others: Vec<Resource>,
+    index: &mut Option<std::collections::HashSet<IdKey>>,
+) -> Result<(), KustomizeError> {
+    let seen = index.get_or_insert_with(|| list.iter().map(id_key).collect());
     for r in others {
-        append(list, r)?;
+        if !seen.insert(id_key(&r)) {
+            *index = None;
+            return Err(conflict(&r.cur_id()));
+        }
+        list.push(r);
     }
     Ok(())
 }

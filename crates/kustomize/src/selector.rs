@@ -55,11 +55,27 @@ impl Selector {
     }
 }
 
+/// Compile a regex once per thread: large trees repeat the same patterns.
+pub fn cached_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<String, Regex>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    CACHE.with(|c| {
+        if let Some(re) = c.borrow().get(pattern) {
+            return Ok(re.clone());
+        }
+        let re = Regex::new(pattern)?;
+        c.borrow_mut().insert(pattern.to_string(), re.clone());
+        Ok(re)
+    })
+}
+
 fn anchored(p: &str) -> Result<Option<Regex>, KustomizeError> {
     if p.is_empty() {
         return Ok(None);
     }
-    Regex::new(&format!("^(?:{p})$"))
+    cached_regex(&format!("^(?:{p})$"))
         .map(Some)
         .map_err(|e| KustomizeError::new(format!("invalid selector regex '{p}': {e}")))
 }

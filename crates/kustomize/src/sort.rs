@@ -75,7 +75,7 @@ fn id_sort_string(id: &ResId) -> String {
     format!("{}|{ns}|{nm}", id.gvk)
 }
 
-fn legacy(list: &mut [Resource], first: &[String], last: &[String]) {
+fn legacy(list: &mut Vec<Resource>, first: &[String], last: &[String]) {
     let mut orders: HashMap<&str, i64> = HashMap::new();
     for (i, n) in first.iter().enumerate() {
         orders.insert(n, i as i64 - first.len() as i64);
@@ -83,8 +83,11 @@ fn legacy(list: &mut [Resource], first: &[String], last: &[String]) {
     for (i, n) in last.iter().enumerate() {
         orders.insert(n, 1 + i as i64);
     }
-    list.sort_by(|a, b| {
-        let (ia, ib) = (a.cur_id(), b.cur_id());
+    let mut keyed: Vec<(ResId, Resource)> = std::mem::take(list)
+        .into_iter()
+        .map(|r| (r.cur_id(), r))
+        .collect();
+    keyed.sort_by(|(ia, _), (ib, _)| {
         if ia.gvk != ib.gvk {
             let (oa, ob) = (
                 orders.get(ia.gvk.kind.as_str()).copied().unwrap_or(0),
@@ -102,12 +105,13 @@ fn legacy(list: &mut [Resource], first: &[String], last: &[String]) {
             }
             return sa.cmp(&sb);
         }
-        id_sort_string(&ia).cmp(&id_sort_string(&ib))
+        id_sort_string(ia).cmp(&id_sort_string(ib))
     });
+    *list = keyed.into_iter().map(|(_, r)| r).collect();
 }
 
 pub fn apply(
-    list: &mut [Resource],
+    list: &mut Vec<Resource>,
     sort_options: Option<&Value>,
     reorder: Reorder,
 ) -> Result<(), KustomizeError> {

@@ -3,7 +3,7 @@
 //! vars; then, at the top only, hash suffixes, name references and vars.
 
 use crate::error::{Context, KustomizeError};
-use crate::fieldspec::{FieldSpec, TransformerConfig};
+use crate::fieldspec::{FieldSpec, MergeCache, TransformerConfig};
 use crate::generators::{self, GeneratorOptions};
 use crate::kustomization::{FILE_NAMES, Kustomization, field, string_map};
 use crate::loader::{Loader, is_remote};
@@ -15,9 +15,11 @@ use crate::vars::{self, Var};
 use flotilla_patch::MergeSchema;
 use serde_json::Value;
 use std::cell::RefCell;
+use std::sync::Arc;
 
 /// State shared by every directory of one build.
 pub struct Session<'a> {
+    pub merge_cache: RefCell<MergeCache>,
     pub schema: RefCell<MergeSchema>,
     /// Whether a custom OpenAPI schema was already loaded (first one wins).
     pub schema_set: RefCell<bool>,
@@ -27,7 +29,9 @@ pub struct Session<'a> {
 #[derive(Default)]
 pub struct Accumulator {
     pub res: Vec<Resource>,
-    pub tc: TransformerConfig,
+    /// Ids of `res` while only appends happen; `None` after any change.
+    pub ids: Option<std::collections::HashSet<resource::IdKey>>,
+    pub tc: Arc<TransformerConfig>,
     pub vars: Vec<Var>,
 }
 
@@ -35,17 +39,22 @@ impl Accumulator {
     pub fn new() -> Accumulator {
         Accumulator {
             res: Vec::new(),
-            tc: TransformerConfig::default(),
+            ids: None,
+            tc: TransformerConfig::empty(),
             vars: Vec::new(),
         }
     }
 
-    fn merge(&mut self, other: Accumulator) -> Result<(), KustomizeError> {
-        self.tc = self.tc.merged(&other.tc)?;
+    fn merge(
+        &mut self,
+        other: Accumulator,
+        cache: &RefCell<MergeCache>,
+    ) -> Result<(), KustomizeError> {
+        self.tc = cache.borrow_mut().merge(&self.tc, &other.tc)?;
         for v in other.vars {
             vars::add_var(&mut self.vars, v)?;
         }
-        resource::append_all(&mut self.res, other.res)
+        resource::append_all(&mut self.res, other.res, &mut self.ids)
     }
 }
 
@@ -344,8 +353,17 @@ impl<'a, 's> Target<'a, 's> {
                 custom = custom.merged(&one)?;
             }
         }
-        let tconfig = TransformerConfig::builtin().merged(&custom)?;
-        acc.tc = acc.tc.merged(&tconfig).ctx("merging config")?;
+        let tconfig = if custom.is_empty() {
+            TransformerConfig::builtin()
+        } else {
+            Arc::new(TransformerConfig::builtin().merged(&custom)?)
+        };
+        acc.tc = self
+            .session
+            .merge_cache
+            .borrow_mut()
+            .merge(&acc.tc, &tconfig)
+            .ctx("merging config")?;
         let mut crd_tc = TransformerConfig::default();
         for crd in &self.k.crds.clone() {
             let text = self
@@ -359,7 +377,15 @@ impl<'a, 's> Target<'a, 's> {
                 let _ = self.session.schema.borrow_mut().add_crd(&d);
             }
         }
-        acc.tc = acc.tc.merged(&crd_tc).ctx("merging CRDs")?;
+        if !crd_tc.is_empty() {
+            let crd_tc = Arc::new(crd_tc);
+            acc.tc = self
+                .session
+                .merge_cache
+                .borrow_mut()
+                .merge(&acc.tc, &crd_tc)
+                .ctx("merging CRDs")?;
+        }
         self.run_generators(&mut acc)?;
         let components = self.k.components.clone();
         for c in &components {
@@ -423,7 +449,7 @@ impl<'a, 's> Target<'a, 's> {
                     }
                     list.push(r);
                 }
-                resource::append_all(&mut acc.res, list)
+                resource::append_all(&mut acc.res, list, &mut acc.ids)
                     .ctx(format!("merging resources from '{path}'"))?;
             } else if self.ldr.fs.is_dir(&full) {
                 acc = self.accumulate_directory(acc, path, false).ctx(format!(
@@ -487,13 +513,14 @@ impl<'a, 's> Target<'a, 's> {
                 root.display()
             ))?;
             let mut acc = acc;
-            acc.merge(sub_acc)
+            acc.merge(sub_acc, &self.session.merge_cache)
                 .ctx(format!("recursed merging from path '{}'", root.display()))?;
             Ok(acc)
         }
     }
 
     fn absorb(&self, acc: &mut Accumulator, res: Resource) -> Result<(), KustomizeError> {
+        acc.ids = None;
         let id = res.cur_id();
         let matches = resource::matching_any_id(&acc.res, &id);
         match matches.as_slice() {
@@ -501,7 +528,10 @@ impl<'a, 's> Target<'a, 's> {
                 Behavior::Merge | Behavior::Replace => Err(KustomizeError::new(format!(
                     "id {id} does not exist; cannot merge or replace"
                 ))),
-                Behavior::Create => resource::append(&mut acc.res, res),
+                Behavior::Create => {
+                    acc.ids = None;
+                    resource::append(&mut acc.res, res)
+                }
             },
             [i] => {
                 let old = acc.res[*i].clone();
@@ -525,6 +555,7 @@ impl<'a, 's> Target<'a, 's> {
     }
 
     fn run_generators(&mut self, acc: &mut Accumulator) -> Result<(), KustomizeError> {
+        acc.ids = None;
         let global = GeneratorOptions::parse(self.k.generator_options.as_ref())?;
         let gen_origin = self.origin.as_ref().map(|o| o.configured(&self.file_name));
         for (list, is_secret, kind) in [
@@ -644,6 +675,7 @@ impl<'a, 's> Target<'a, 's> {
     }
 
     fn run_transformers(&mut self, acc: &mut Accumulator) -> Result<(), KustomizeError> {
+        acc.ids = None;
         let k = self.k.clone();
         let kfile = self.kfile();
         let tc = acc.tc.clone();

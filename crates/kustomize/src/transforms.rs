@@ -327,8 +327,9 @@ pub fn images(
     rule: &ImageRule,
     specs: &[FieldSpec],
 ) -> Result<(), KustomizeError> {
-    let re = regex::Regex::new(&format!("^{}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?$", rule.name))
-        .map_err(|e| KustomizeError::new(format!("invalid image name '{}': {e}", rule.name)))?;
+    let re =
+        crate::selector::cached_regex(&format!("^{}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?$", rule.name))
+            .map_err(|e| KustomizeError::new(format!("invalid image name '{}': {e}", rule.name)))?;
     for r in list.iter_mut() {
         legacy_images(&mut r.obj, rule, &re);
         for fs in specs {
