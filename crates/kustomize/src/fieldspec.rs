@@ -362,17 +362,15 @@ impl TransformerConfig {
 /// directory merges the same builtin configuration again and again.
 #[derive(Default)]
 pub struct MergeCache {
-    /// (left, right, result); the inputs are kept alive so their addresses
-    /// stay unique.
-    done: HashMap<
-        (usize, usize),
-        (
-            Arc<TransformerConfig>,
-            Arc<TransformerConfig>,
-            Arc<TransformerConfig>,
-        ),
-    >,
+    done: HashMap<(usize, usize), CachedMerge>,
 }
+
+/// (left, right, result); the inputs are kept alive so their addresses stay unique.
+type CachedMerge = (
+    Arc<TransformerConfig>,
+    Arc<TransformerConfig>,
+    Arc<TransformerConfig>,
+);
 
 impl MergeCache {
     pub fn merge(

@@ -106,7 +106,7 @@ impl Ctx<'_> {
         let c = &self.cands[i];
         c.cluster_scoped
             || c.cur_ns == self.referrer.cur_ns
-            || self.rb_namespaces.iter().any(|n| *n == c.namespace)
+            || self.rb_namespaces.contains(&c.namespace)
     }
 
     /// Pool members that once had the name `old`.
