@@ -351,6 +351,19 @@ fn go_yaml_syntax_quirks_are_errors_too() {
         e.go_message(),
         "yaml: cannot decode !!str `resources` as a !!int"
     );
+    // Control characters are refused before parsing.
+    let e = error("a: 1\n\u{1}\n");
+    assert_eq!(e.go_message(), "yaml: control characters are not allowed");
+    assert_eq!(e.line, Some(2));
+    // Syntax errors in go-yaml's words.
+    assert_eq!(
+        error("a: 1\nb\nc: 2\n").go_message(),
+        "yaml: line 2: could not find expected ':'"
+    );
+    assert_eq!(
+        error("a: \"unterminated\n").go_message(),
+        "yaml: line 2: found unexpected end of stream"
+    );
     // A stream may not begin with a document end marker.
     let e = error("# comment\n...\n---\na: 1\n");
     assert_eq!(

@@ -125,19 +125,33 @@ struct Builder {
 /// go-yaml reports a parser error on its context's line (0-based, so the
 /// line before a block mapping's first key), falling back to the problem's
 /// line, and a scanner error on the problem's line; line 0 is not printed.
-fn scan_error(e: &ScanError, open: &[(Collection, usize)]) -> YamlError {
+fn scan_error(e: &ScanError, open: &[(Collection, usize)], text: &str) -> YamlError {
     let m = e.marker();
     let info = e.info();
+    // go-yaml finds an unclosed quote at the end of the stream.
+    let problem0 = if info.ends_with("unclosed quote") {
+        text.matches('\n').count()
+    } else {
+        m.line().saturating_sub(1)
+    };
     let (context, problem) = match info.split_once(", ") {
         Some((c, p)) if c.starts_with("while parsing") => (Some(c), p.to_owned()),
+        Some((c, p)) if c.starts_with("while scanning") => (None, p.to_owned()),
         _ => (None, info.clone()),
     };
-    let problem = if problem.starts_with("tabs disallowed") {
-        "found character that cannot start any token".to_owned()
-    } else {
-        problem
-    };
-    let problem0 = m.line().saturating_sub(1);
+    // go-yaml's (libyaml's) wording for the same problems.
+    let problem =
+        if problem.starts_with("tabs disallowed") || problem.starts_with("unexpected character") {
+            "found character that cannot start any token".to_owned()
+        } else if problem == "simple key expected ':'" {
+            "could not find expected ':'".to_owned()
+        } else if problem == "unclosed quote" {
+            "found unexpected end of stream".to_owned()
+        } else if problem == "found a tab" {
+            "found a tab character that violates indentation".to_owned()
+        } else {
+            problem
+        };
     let go_line = match context {
         Some(c) => {
             let kind = if c.starts_with("while parsing a block mapping") {
@@ -154,6 +168,13 @@ fn scan_error(e: &ScanError, open: &[(Collection, usize)]) -> YamlError {
                 .map_or(0, |(_, line)| line.saturating_sub(1));
             if context0 != 0 { context0 } else { problem0 }
         }
+        // Parser errors (go-yaml reports their 0-based line) …
+        None if problem == "did not find expected <document start>"
+            || problem == "did not find expected node content" =>
+        {
+            problem0
+        }
+        // … and scanner errors (1-based).
         None if problem0 != 0 => problem0 + 1,
         None => 0,
     };
@@ -197,6 +218,27 @@ fn check_leading_document_end(text: &str) -> Result<(), YamlError> {
     Ok(())
 }
 
+/// go-yaml's reader refuses control characters before parsing anything:
+/// only tab, line feed, carriage return, NEL and printable characters
+/// (excluding U+FFFE and U+FFFF) may appear.
+fn check_characters(text: &str) -> Result<(), YamlError> {
+    let bad = text.char_indices().find(|&(_, c)| {
+        !matches!(c, '\t' | '\n' | '\r' | '\u{85}' | '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    });
+    match bad {
+        None => Ok(()),
+        Some((at, c)) => {
+            let line = text[..at].matches('\n').count() + 1;
+            let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+            let problem = "control characters are not allowed";
+            Err(
+                YamlError::at(format!("{problem} (U+{:04X})", c as u32), line, column)
+                    .with_go_text(format!("yaml: {problem}")),
+            )
+        }
+    }
+}
+
 /// Parse a stream; see the module documentation for the typing rules.
 pub fn parse(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
     // go-yaml (YAML 1.1) reads NEL as a line break everywhere and normalizes
@@ -210,6 +252,7 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
     } else {
         text
     };
+    check_characters(text)?;
     check_leading_document_end(text)?;
     // go-yaml does not check the indentation of a quoted scalar's
     // continuation lines; YAML 1.2 (granit) wants them indented past the
@@ -301,7 +344,7 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
     let mut plain_ends: Vec<usize> = Vec::new();
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| {
-            let err = scan_error(&e, &b.open);
+            let err = scan_error(&e, &b.open, text);
             if *e.kind() == granit_parser::ErrorKind::InvalidQuotedScalarIndent {
                 Failure::UnderIndentedQuoted(e.marker().line(), err)
             } else {
@@ -324,6 +367,7 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                         span.start.line(),
                         span.start.col() + 1,
                     )
+                    .with_go_text(format!("yaml: unknown anchor '{name}' referenced"))
                 })?;
                 b.add(v, None, &span)?;
             }
@@ -780,11 +824,8 @@ fn merge_sources(
 }
 
 fn merge_error(line: usize, column: usize) -> YamlError {
-    YamlError::at(
-        "map merge requires map or sequence of maps as the value".into(),
-        line,
-        column,
-    )
+    let problem = "map merge requires map or sequence of maps as the value";
+    YamlError::at(problem.into(), line, column).with_go_text(format!("yaml: {problem}"))
 }
 
 /// The value of a scalar node (go-yaml v3 `decoder.scalar` into
