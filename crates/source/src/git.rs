@@ -99,7 +99,10 @@ impl Request<'_> {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let repo_dir = self.cache.dir.join("repos").join(&repo_key);
+        let repos_dir = self.cache.dir.join("repos");
+        let repo_dir = repos_dir.join(&repo_key);
+        // Other processes sharing the cache directory: one writer per bare repository.
+        let _file_lock = lock_file(&repos_dir.join(format!("{repo_key}.lock")))?;
 
         match self.pin {
             Pin::Commit(commit) => {
@@ -491,6 +494,25 @@ fn checkout_at(path: PathBuf, name: Option<&str>, commit: gix::ObjectId) -> Chec
         revision,
         commit: Some(commit.to_string()),
     }
+}
+
+/// Creates and exclusively locks `path`; the lock is released when the file is dropped.
+fn lock_file(path: &Path) -> Result<std::fs::File, SourceError> {
+    let cache_error = |e: std::io::Error| SourceError::Cache {
+        path: path.to_path_buf(),
+        cause: e.to_string(),
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(cache_error)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(cache_error)?;
+    file.lock().map_err(cache_error)?;
+    Ok(file)
 }
 
 fn shallow_depth_one() -> gix::remote::fetch::Shallow {

@@ -278,10 +278,22 @@ fn several_repositories_share_one_cache() {
     assert_eq!(from_b.revision, format!("main@sha1:{b_tip}"));
     assert!(from_b.path.join("only-in-b.yaml").is_file());
     assert!(!from_a.path.join("only-in-b.yaml").exists());
-    let repos = fs::read_dir(tmp.path().join("cache/repos"))
+    let repos: Vec<_> = fs::read_dir(tmp.path().join("cache/repos"))
         .unwrap()
-        .count();
-    assert_eq!(repos, 2, "one bare repository per URL");
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(repos.len(), 2, "one bare repository per URL");
+    for repo in &repos {
+        // Fetched with depth 1: the repository is shallow and has exactly one commit.
+        assert!(
+            repo.join("shallow").is_file(),
+            "{} is not shallow",
+            repo.display()
+        );
+        let count = git(repo, &["rev-list", "--count", "--all"]);
+        assert_eq!(count, "1", "{}", repo.display());
+    }
 }
 
 #[test]
