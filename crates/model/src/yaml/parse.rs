@@ -128,11 +128,11 @@ struct Builder {
 fn scan_error(e: &ScanError, open: &[(Collection, usize)], text: &str) -> YamlError {
     let m = e.marker();
     let info = e.info();
-    // go-yaml finds an unclosed quote at the end of the stream.
-    let problem0 = if info.ends_with("unclosed quote") {
-        text.matches('\n').count()
-    } else {
-        m.line().saturating_sub(1)
+    // go-yaml names an unclosed quote's line (its context), or when that is
+    // the first line, the end of the stream where it gave up.
+    let problem0 = match m.line().saturating_sub(1) {
+        0 if info.ends_with("unclosed quote") => text.matches('\n').count(),
+        line0 => line0,
     };
     let (context, problem) = match info.split_once(", ") {
         Some((c, p)) if c.starts_with("while parsing") => (Some(c), p.to_owned()),
