@@ -25,22 +25,24 @@ pub fn parse(src: &str) -> Result<Vec<Node>, YamlError> {
     let mut docs = Vec::new();
     let mut current: Vec<String> = Vec::new();
     let mut start_line = 1;
-    let mut seen_content = false;
+    // A document opened with `---` exists even when empty (go-yaml yields it).
+    let mut explicit = false;
     for (n, raw) in src.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         if line == "---" || line.starts_with("--- ") || line == "..." {
-            if seen_content || !current.iter().all(|l| l.trim().is_empty()) {
+            let comments_only = current
+                .iter()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+            if explicit || !comments_only {
                 docs.push(parse_document(std::mem::take(&mut current), start_line)?);
+                start_line = n + 2;
             }
-            current.clear();
-            start_line = n + 2;
-            seen_content = line != "...";
-            if let Some(rest) = line.strip_prefix("--- ")
-                && !rest.trim().is_empty()
-                && !rest.trim_start().starts_with('#')
-            {
-                current.push(rest.to_string());
-                start_line = n + 1;
+            // Comments before the first `---` head the next document.
+            explicit = line != "...";
+            if let Some(rest) = line.strip_prefix("--- ") {
+                if !rest.trim().is_empty() && !rest.trim_start().starts_with('#') {
+                    current.push(rest.to_string());
+                }
             }
             continue;
         }
@@ -49,7 +51,7 @@ pub fn parse(src: &str) -> Result<Vec<Node>, YamlError> {
         }
         current.push(line.to_string());
     }
-    if !current.iter().all(|l| l.trim().is_empty()) || docs.is_empty() {
+    if explicit || !current.iter().all(|l| l.trim().is_empty()) || docs.is_empty() {
         docs.push(parse_document(current, start_line)?);
     }
     Ok(docs)
@@ -139,7 +141,7 @@ impl Parser {
     fn parse_block(&mut self, indent: usize) -> Result<Node, YamlError> {
         let content = self.lines[self.i][indent..].to_string();
         if content == "-" || content.starts_with("- ") || content.starts_with("-\t") {
-            self.parse_sequence(indent)
+            self.parse_sequence(indent, indent)
         } else if is_mapping_line(&content) {
             self.parse_mapping(indent)
         } else {
@@ -217,7 +219,10 @@ impl Parser {
         }
     }
 
-    fn parse_sequence(&mut self, indent: usize) -> Result<Node, YamlError> {
+    /// A block sequence with dashes at `indent`; trailing comments from
+    /// column `trailing_min` on belong to it (an indentless sequence under a
+    /// key leaves comments at the key's column to the parent mapping).
+    fn parse_sequence(&mut self, indent: usize, trailing_min: usize) -> Result<Node, YamlError> {
         let mut items: Vec<Node> = Vec::new();
         loop {
             self.skip_blank_and_comments();
@@ -256,7 +261,7 @@ impl Parser {
             if is_mapping_line(rest) && !rest.starts_with('{') && !rest.starts_with('[') {
                 items.push(self.parse_mapping(child_indent)?);
             } else if rest == "-" || rest.starts_with("- ") {
-                items.push(self.parse_sequence(child_indent)?);
+                items.push(self.parse_sequence(child_indent, child_indent)?);
             } else {
                 let (node, inline) = self.parse_inline_value(indent, child_indent, indent)?;
                 if let Some(c) = inline {
@@ -265,7 +270,11 @@ impl Parser {
                 items.push(node);
             }
         }
-        items.extend(self.take_trailing(indent).into_iter().map(Node::Comment));
+        items.extend(
+            self.take_trailing(trailing_min)
+                .into_iter()
+                .map(Node::Comment),
+        );
         Ok(Node::Sequence(items))
     }
 
@@ -296,7 +305,7 @@ impl Parser {
                 if ind > indent {
                     self.parse_block(ind)?
                 } else if ind == indent && (content == "-" || content.starts_with("- ")) {
-                    self.parse_sequence(ind)?
+                    self.parse_sequence(ind, ind + 1)?
                 } else {
                     Node::Scalar(Scalar::Null)
                 }
@@ -1004,7 +1013,7 @@ impl Emitter {
                 Node::Scalar(s) => {
                     out.push_str(&pad);
                     out.push_str("- ");
-                    last_was_scalar_line = self.scalar_value(s, col + self.step, out);
+                    last_was_scalar_line = self.scalar_value(s, col + 2, out);
                 }
             }
         }
@@ -1024,6 +1033,10 @@ impl Emitter {
                     let body = s.trim_end_matches('\n');
                     let trailing = s.len() - body.len();
                     out.push('|');
+                    // Leading space or break: an explicit indentation indicator.
+                    if s.starts_with([' ', '\n']) {
+                        out.push_str(&self.step.to_string());
+                    }
                     match trailing {
                         0 => out.push('-'),
                         1 => {}
@@ -1052,11 +1065,13 @@ impl Emitter {
     }
 }
 
+/// libyaml's analysis: a literal block needs printable text (no tabs), no
+/// space before a line break and no trailing space.
 fn literal_allowed(s: &str) -> bool {
-    !s.starts_with([' ', '\t', '\n'])
-        && !s.contains(" \n")
-        && !s.contains("\t\n")
-        && s.chars().all(|c| c == '\n' || c == '\t' || is_printable(c))
+    !s.contains(" \n")
+        && !s.ends_with(' ')
+        && s.chars()
+            .all(|c| c == '\n' || (c != '\t' && is_printable(c)))
 }
 
 fn is_printable(c: char) -> bool {
@@ -1253,6 +1268,12 @@ mod tests {
     fn multi_document_and_errors() {
         let docs = parse("a: 1\n---\nb: 2\n").unwrap();
         assert_eq!(docs.len(), 2);
+        // `---` then nothing: an empty document, as go-yaml reads it.
+        assert_eq!(parse("a: 1\n---\n").unwrap().len(), 2);
+        // comments before the first `---` head the first document
+        let headed = parse("# head\n---\na: 1\n").unwrap();
+        assert_eq!(headed.len(), 1);
+        assert_eq!(emit(&headed), "# head\na: 1\n");
         assert_eq!(emit(&docs), "a: 1\n---\nb: 2\n");
         assert!(parse("a: 1\na: 2\n").is_err());
         assert!(parse("a: \"unterminated\n").is_err());
