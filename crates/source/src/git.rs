@@ -27,6 +27,13 @@ struct Request<'a> {
     secrets: Vec<String>,
 }
 
+/// Where a fetch failed: before the pack negotiation (the remote is unreachable or refuses
+/// us) or while receiving the pack.
+enum FetchStep {
+    Connect(SourceError),
+    Receive(SourceError),
+}
+
 /// A pin resolved against the remote.
 struct Resolved {
     /// The short ref name shown in the revision (`main`, `v1.2.0`); `None` for commit pins.
@@ -112,8 +119,7 @@ impl Request<'_> {
                 }
                 let repo = self.open_repo(&repo_dir)?;
                 if !repo.has_object(commit) {
-                    let spec = format!("+{commit}:refs/flotilla/commits/{commit}");
-                    self.fetch_commit(&repo, &spec, commit)?;
+                    self.fetch_commit(&repo, commit)?;
                 }
                 self.checkout(&repo, None, commit)
             }
@@ -232,27 +238,40 @@ impl Request<'_> {
         self.checkout(repo, resolved.name.as_deref(), resolved.commit)
     }
 
-    /// Fetches one commit by id (protocol v2 servers accept any reachable object id).
+    /// Fetches one commit by id, shallowly: protocol v2 servers accept any object id.
+    /// Servers that only serve advertised tips (protocol v0/v1 without
+    /// `uploadpack.allowReachableSHA1InWant`) refuse that; then every branch and tag is
+    /// fetched with full history and the commit looked for there.
     fn fetch_commit(
         &self,
         repo: &gix::Repository,
-        spec: &str,
         commit: gix::ObjectId,
     ) -> Result<(), SourceError> {
-        let remote = self.remote(repo, spec)?;
-        let connection = remote
-            .connect(Direction::Fetch)
-            .map_err(|e| self.unreachable(&e))?
-            .with_credentials(self.credentials());
-        let prepare = connection
-            .prepare_fetch(gix::progress::Discard, Default::default())
-            .map_err(|e| self.unreachable(&e))?;
-        self.cache.count_ref_listing();
-        prepare
-            .with_shallow(shallow_depth_one())
-            .receive(gix::progress::Discard, &AtomicBool::new(false))
-            .map_err(|e| self.fetch_failed(&e))?;
-        self.cache.count_fetch();
+        let by_id = format!("+{commit}:refs/flotilla/commits/{commit}");
+        let first_error = match self.fetch_specs(repo, &[by_id.as_str()], shallow_depth_one()) {
+            Ok(()) if repo.has_object(commit) => return Ok(()),
+            Ok(()) => None,
+            Err(FetchStep::Connect(e)) => return Err(e),
+            Err(FetchStep::Receive(e)) => {
+                tracing::debug!(url = %self.display_url, %commit, error = %e, "fetch by id refused; fetching all branches and tags");
+                Some(e)
+            }
+        };
+        let everything = [
+            "+refs/heads/*:refs/flotilla/heads/*",
+            "+refs/tags/*:refs/flotilla/tags/*",
+        ];
+        let shallow = if repo.is_shallow().unwrap_or(true) {
+            gix::remote::fetch::Shallow::undo()
+        } else {
+            gix::remote::fetch::Shallow::NoChange
+        };
+        match self.fetch_specs(repo, &everything, shallow) {
+            Ok(()) => {}
+            Err(FetchStep::Connect(e) | FetchStep::Receive(e)) => {
+                return Err(first_error.unwrap_or(e));
+            }
+        }
         if !repo.has_object(commit) {
             return Err(SourceError::RefNotFound {
                 url: self.display_url.clone(),
@@ -262,13 +281,46 @@ impl Request<'_> {
         Ok(())
     }
 
+    fn fetch_specs(
+        &self,
+        repo: &gix::Repository,
+        specs: &[&str],
+        shallow: gix::remote::fetch::Shallow,
+    ) -> Result<(), FetchStep> {
+        let remote = self
+            .remote_with_specs(repo, specs)
+            .map_err(FetchStep::Connect)?;
+        let connection = remote
+            .connect(Direction::Fetch)
+            .map_err(|e| FetchStep::Connect(self.unreachable(&e)))?
+            .with_credentials(self.credentials());
+        let prepare = connection
+            .prepare_fetch(gix::progress::Discard, Default::default())
+            .map_err(|e| FetchStep::Connect(self.unreachable(&e)))?;
+        self.cache.count_ref_listing();
+        prepare
+            .with_shallow(shallow)
+            .receive(gix::progress::Discard, &AtomicBool::new(false))
+            .map_err(|e| FetchStep::Receive(self.fetch_failed(&e)))?;
+        self.cache.count_fetch();
+        Ok(())
+    }
+
     fn remote<'r>(
         &self,
         repo: &'r gix::Repository,
         spec: &str,
     ) -> Result<gix::Remote<'r>, SourceError> {
+        self.remote_with_specs(repo, &[spec])
+    }
+
+    fn remote_with_specs<'r>(
+        &self,
+        repo: &'r gix::Repository,
+        specs: &[&str],
+    ) -> Result<gix::Remote<'r>, SourceError> {
         repo.remote_at(self.connect_url.as_str())
-            .and_then(|remote| remote.with_refspecs([spec], Direction::Fetch))
+            .and_then(|remote| remote.with_refspecs(specs.iter().copied(), Direction::Fetch))
             .map(|remote| remote.with_fetch_tags(gix::remote::fetch::Tags::None))
             .map_err(|e| SourceError::BadUrl {
                 url: self.display_url.clone(),
@@ -286,6 +338,8 @@ impl Request<'_> {
     + 'static {
         let basic = self.basic.clone();
         let expected = scheme_and_host(&self.connect_url);
+        let is_ssh = gix::url::parse(self.connect_url.as_bytes().as_bstr())
+            .is_ok_and(|url| url.scheme == gix::url::Scheme::Ssh);
         move |action| {
             let gix::credentials::helper::Action::Get(context) = action else {
                 // Store/erase notifications: there is no credential store to update.
@@ -296,6 +350,11 @@ impl Request<'_> {
                 .as_ref()
                 .and_then(|url| url.to_str().ok())
                 .and_then(scheme_and_host);
+            if is_ssh {
+                return Err(gix::Error::from_error(gix::error::message(
+                    "the ssh server denied access (permission denied); check the key and the user name",
+                )));
+            }
             let Some((username, password)) = basic.clone() else {
                 return Err(gix::Error::from_error(gix::error::message(
                     "the server asks for credentials and none are configured",
@@ -341,6 +400,8 @@ impl Request<'_> {
                 ));
             }
             overrides.push(format!("core.sshCommand={command}"));
+            // The command is OpenSSH; say so rather than let gix probe it with `ssh -G`.
+            overrides.push("ssh.variant=ssh".to_string());
         }
         gix::open_opts(
             dir,

@@ -8,6 +8,16 @@ use std::time::Instant;
 use common::{commit_all, git, origin, write};
 use flotilla_source::{GitAuth, GitSource, Pin, SourceCache, SourceError};
 
+fn only_repo(cache: &std::path::Path) -> std::path::PathBuf {
+    let repos: Vec<_> = fs::read_dir(cache.join("repos"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(repos.len(), 1);
+    repos[0].clone()
+}
+
 fn read(checkout: &flotilla_source::Checkout, path: &str) -> String {
     fs::read_to_string(checkout.path.join(path)).unwrap()
 }
@@ -368,6 +378,73 @@ fn http_fetch_through_git_http_backend() {
         .fetch(&GitSource::new(&url, Pin::Branch("nope".into())))
         .unwrap_err();
     assert!(matches!(err, SourceError::RefNotFound { .. }), "{err:?}");
+    assert!(err.to_string().contains(&url), "{err}");
+}
+
+#[test]
+fn protocol_v0_servers_serve_every_pin_including_unadvertised_commits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = origin(tmp.path());
+    let served = tmp.path().join("served");
+    fs::create_dir_all(&served).unwrap();
+    let bare = served.join("repo.git");
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            o.dir.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
+    let server = common::http_server_with_protocol(tmp.path(), &served, None, "v0");
+    let url = format!("http://127.0.0.1:{}/repo.git", server.port);
+    let cache = SourceCache::new(tmp.path().join("cache"));
+
+    let main = cache
+        .fetch(&GitSource::new(&url, Pin::Branch("main".into())))
+        .unwrap();
+    assert_eq!(main.revision, format!("main@sha1:{}", o.c3));
+    let tag = cache
+        .fetch(&GitSource::new(&url, Pin::Semver("~1.0".into())))
+        .unwrap();
+    assert_eq!(tag.revision, format!("v1.0.0@sha1:{}", o.c1));
+    // c1 is advertised only through the annotated tag v1.0.0 (as its peeled id); c4 below is
+    // advertised by nothing at all.
+    let older = cache
+        .fetch(&GitSource::new(&url, Pin::Commit(o.c1.clone())))
+        .unwrap();
+    assert_eq!(read(&older, "deploy.yaml"), "version: 1\n");
+    // A v0 server advertises the peeled id of annotated tags, so c1 came by id.
+    let repo = only_repo(&tmp.path().join("cache"));
+    let heads = git(
+        &repo,
+        &["for-each-ref", "--format=%(refname)", "refs/flotilla/heads"],
+    );
+    assert_eq!(heads, "");
+    write(&o.dir, "deploy.yaml", "version: 4\n");
+    let c4 = commit_all(&o.dir, "four");
+    write(&o.dir, "deploy.yaml", "version: 5\n");
+    commit_all(&o.dir, "five");
+    git(&o.dir, &["push", "-q", bare.to_str().unwrap(), "main"]);
+    let unadvertised = cache
+        .fetch(&GitSource::new(&url, Pin::Commit(c4.clone())))
+        .unwrap();
+    assert_eq!(unadvertised.revision, format!("sha1:{c4}"));
+    assert_eq!(read(&unadvertised, "deploy.yaml"), "version: 4\n");
+    // Over http upload-pack is stateless, so even v0 serves any reachable commit by id
+    // (the refusal and its fallback are covered over ssh in tests/ssh.rs).
+    let heads = git(
+        &repo,
+        &["for-each-ref", "--format=%(refname)", "refs/flotilla/heads"],
+    );
+    assert_eq!(heads, "");
+
+    let missing = "0123456789abcdef0123456789abcdef01234567";
+    let err = cache
+        .fetch(&GitSource::new(&url, Pin::Commit(missing.into())))
+        .unwrap_err();
     assert!(err.to_string().contains(&url), "{err}");
 }
 

@@ -116,7 +116,7 @@ impl Drop for HttpServer {
 const SERVER: &str = r#"
 import base64, http.server, os, subprocess, sys
 
-root, auth = sys.argv[1], sys.argv[2]
+root, auth, protocol = sys.argv[1], sys.argv[2], sys.argv[3]
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -147,7 +147,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "REQUEST_METHOD": self.command,
             "CONTENT_TYPE": self.headers.get("Content-Type") or "",
             "CONTENT_LENGTH": str(len(body)),
-            "GIT_PROTOCOL": self.headers.get("Git-Protocol") or "",
+            # "v0" ignores the client's request for protocol v2, like an old server.
+            "GIT_PROTOCOL": "" if protocol == "v0" else (self.headers.get("Git-Protocol") or ""),
             "REMOTE_ADDR": "127.0.0.1",
         })
         if self.headers.get("Content-Encoding") == "gzip":
@@ -181,12 +182,23 @@ server.serve_forever()
 /// Serves the repositories below `root` at `http://127.0.0.1:<port>/<name>`; `auth` is
 /// `user:password` to require basic authentication.
 pub fn http_server(scratch: &Path, root: &Path, auth: Option<&str>) -> HttpServer {
+    http_server_with_protocol(scratch, root, auth, "v2")
+}
+
+/// Like [`http_server`]; `protocol` "v0" makes the server ignore requests for protocol v2.
+pub fn http_server_with_protocol(
+    scratch: &Path,
+    root: &Path,
+    auth: Option<&str>,
+    protocol: &str,
+) -> HttpServer {
     let script = scratch.join("git_http_server.py");
     std::fs::write(&script, SERVER).unwrap();
     let mut child = Command::new("python3")
         .arg(&script)
         .arg(root)
         .arg(auth.unwrap_or("-"))
+        .arg(protocol)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
