@@ -114,9 +114,9 @@ impl Drop for HttpServer {
 }
 
 const SERVER: &str = r#"
-import base64, http.server, os, subprocess, sys
+import base64, http.server, os, ssl, subprocess, sys
 
-root, auth, protocol = sys.argv[1], sys.argv[2], sys.argv[3]
+root, auth, protocol, tls, redirect = sys.argv[1:6]
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -125,6 +125,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def handle_any(self):
+        if redirect != "-":
+            self.send_response(302)
+            self.send_header("Location", redirect + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if auth != "-":
             expected = "Basic " + base64.b64encode(auth.encode()).decode()
             if self.headers.get("Authorization") != expected:
@@ -175,14 +181,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_POST = handle_any
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if tls != "-":
+    cert, key = tls.split(":")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
 server.serve_forever()
 "#;
 
+/// How [`serve`] runs its server.
+#[derive(Default)]
+pub struct ServerOptions<'a> {
+    /// `user:password` to require basic authentication.
+    pub auth: Option<&'a str>,
+    /// Ignore the client's request for protocol v2, like an old server.
+    pub protocol_v0: bool,
+    /// Serve https with this certificate and key (PEM files).
+    pub tls: Option<(&'a Path, &'a Path)>,
+    /// Answer every request with a redirect to this base URL + the request path.
+    pub redirect_to: Option<&'a str>,
+}
+
 /// Serves the repositories below `root` at `http://127.0.0.1:<port>/<name>`; `auth` is
 /// `user:password` to require basic authentication.
 pub fn http_server(scratch: &Path, root: &Path, auth: Option<&str>) -> HttpServer {
-    http_server_with_protocol(scratch, root, auth, "v2")
+    serve(
+        scratch,
+        root,
+        ServerOptions {
+            auth,
+            ..Default::default()
+        },
+    )
 }
 
 /// Like [`http_server`]; `protocol` "v0" makes the server ignore requests for protocol v2.
@@ -192,13 +223,32 @@ pub fn http_server_with_protocol(
     auth: Option<&str>,
     protocol: &str,
 ) -> HttpServer {
+    serve(
+        scratch,
+        root,
+        ServerOptions {
+            auth,
+            protocol_v0: protocol == "v0",
+            ..Default::default()
+        },
+    )
+}
+
+/// Starts the server on 127.0.0.1 and a free port.
+pub fn serve(scratch: &Path, root: &Path, options: ServerOptions<'_>) -> HttpServer {
     let script = scratch.join("git_http_server.py");
     std::fs::write(&script, SERVER).unwrap();
+    let tls = options
+        .tls
+        .map(|(cert, key)| format!("{}:{}", cert.display(), key.display()))
+        .unwrap_or_else(|| "-".to_string());
     let mut child = Command::new("python3")
         .arg(&script)
         .arg(root)
-        .arg(auth.unwrap_or("-"))
-        .arg(protocol)
+        .arg(options.auth.unwrap_or("-"))
+        .arg(if options.protocol_v0 { "v0" } else { "v2" })
+        .arg(tls)
+        .arg(options.redirect_to.unwrap_or("-"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
