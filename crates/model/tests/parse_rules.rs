@@ -232,6 +232,16 @@ fn duplicate_key_is_an_error_with_both_lines() {
 }
 
 #[test]
+fn syntax_errors_come_before_decoding_errors() {
+    // go-yaml decodes only what parsed: the repeated key is not reported.
+    let e = error("a: 1\na: 2\nb: [\n");
+    assert_eq!(
+        e.go_message(),
+        "yaml: line 3: did not find expected node content"
+    );
+}
+
+#[test]
 fn bad_indentation_is_an_error_with_its_line() {
     let e = error("a: 1\nb:\n  c: 2\n   d: 3\n");
     assert_eq!(e.line, Some(4));

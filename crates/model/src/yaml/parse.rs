@@ -106,6 +106,10 @@ enum Collection {
 
 struct Builder {
     dialect: Dialect,
+    /// The first decoding error (a repeated key, a value its tag does not
+    /// fit, …). go-yaml decodes only what parsed, so a syntax error anywhere
+    /// in the stream is reported before it.
+    decode_error: Option<YamlError>,
     stack: Vec<Frame>,
     /// Open collections with their start lines (parallel to `stack`).
     open: Vec<(Collection, usize)>,
@@ -328,6 +332,7 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
     let mut parser = Parser::new_from_str_with_options(text, options);
     let mut b = Builder {
         dialect,
+        decode_error: None,
         stack: Vec::new(),
         open: Vec::new(),
         anchors: HashMap::new(),
@@ -377,12 +382,12 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                 {
                     if dialect == Dialect::SigsYaml && contains_null_key(&v) {
                         let message = "unsupported map key of type: %!s(<nil>), key: <nil>";
-                        return Err(Failure::Yaml(YamlError {
+                        b.defer(YamlError {
                             message: message.to_owned(),
                             line: None,
                             column: None,
                             go_text: None,
-                        }));
+                        });
                     }
                     b.docs.push(v);
                 }
@@ -425,15 +430,31 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                     }
                     match dialect {
                         Dialect::Kyaml => {
-                            if tag.is_some() && !b.skipping() {
-                                // A tag the key's text does not fit is an error.
-                                scalar_value(value.clone(), style, tag.as_deref(), &span, dialect)?;
+                            if tag.is_some()
+                                && !b.skipping()
+                                && let Err(e) = scalar_value(
+                                    value.clone(),
+                                    style,
+                                    tag.as_deref(),
+                                    &span,
+                                    dialect,
+                                )
+                            {
+                                // A tag the key's text does not fit.
+                                b.defer(e);
                             }
                             let kind = key_kind(&value, style, tag.as_deref());
                             b.set_key(value.into_owned(), kind, &span)?;
                         }
                         Dialect::SigsYaml => {
-                            let (key, kind) = sigs_key(value, style, tag.as_deref(), &span)?;
+                            let text = value.to_string();
+                            let (key, kind) = match sigs_key(value, style, tag.as_deref(), &span) {
+                                Ok(k) => k,
+                                Err(e) => {
+                                    b.defer(e);
+                                    (text, KeyKind::Str)
+                                }
+                            };
                             b.set_key(key, kind, &span)?;
                         }
                     }
@@ -443,7 +464,10 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                     Ok(v) => v,
                     // go-yaml never decodes the value of a dropped key.
                     Err(_) if b.skipping() => Value::Null,
-                    Err(e) => return Err(e.into()),
+                    Err(e) => {
+                        b.defer(e);
+                        Value::Null
+                    }
                 };
                 if anchor != 0 {
                     b.anchors.insert(anchor, v.clone());
@@ -503,7 +527,10 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                     let v = match finish_mapping(*frame) {
                         Ok(v) => v,
                         Err(_) if b.skipping() => Value::Null,
-                        Err(e) => return Err(e.into()),
+                        Err(e) => {
+                            b.defer(e);
+                            Value::Null
+                        }
                     };
                     b.add(v, Some(anchor), &span)?;
                 }
@@ -514,6 +541,9 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
     }
     if track_tabs {
         check_line_start_tabs(text, tab_ok, &plain_ends)?;
+    }
+    if let Some(e) = b.decode_error {
+        return Err(e.into());
     }
     Ok(b.docs)
 }
@@ -623,6 +653,10 @@ impl Builder {
         .with_go_text(go))
     }
 
+    fn defer(&mut self, e: YamlError) {
+        self.decode_error.get_or_insert(e);
+    }
+
     fn expecting_key(&self) -> bool {
         matches!(self.stack.last(), Some(Frame::Map(m)) if m.pending_key.is_none())
     }
@@ -695,11 +729,11 @@ impl Builder {
                 .find(|(k, _)| *k == key)
                 .map(|(_, l)| *l)
         };
-        if let Some(first) = first {
+        let mut deferred = first.map(|first| {
             let message = format!("mapping key {key:?} already defined at line {first}");
             let go = format!("yaml: unmarshal errors:\n  line {line}: {message}");
-            return Err(YamlError::at(message, line, column).with_go_text(go));
-        }
+            YamlError::at(message, line, column).with_go_text(go)
+        });
         m.pending_key = Some(match kind {
             KeyKind::Merge => {
                 m.other_keys.push((key, line));
@@ -712,16 +746,21 @@ impl Builder {
             }
             KeyKind::Other if m.is_root => PendingKey::Key(key, line),
             KeyKind::Null | KeyKind::Other => {
-                return Err(YamlError::at(
+                let e = YamlError::at(
                     format!(
                         "mapping key {key:?} is not a string; a nested mapping with \
                          non-string keys cannot be converted to JSON"
                     ),
                     line,
                     column,
-                ));
+                );
+                deferred.get_or_insert(e);
+                PendingKey::Key(key, line)
             }
         });
+        if let Some(e) = deferred {
+            self.defer(e);
+        }
         Ok(())
     }
 
@@ -748,13 +787,18 @@ impl Builder {
                     // go-yaml v2 merges in place: keys after `<<` override
                     // merged ones, merged ones override keys before it, and
                     // earlier maps of a merge list take precedence.
-                    Dialect::SigsYaml => {
-                        for source in merge_sources(v, line, column)?.into_iter().rev() {
-                            for (k, val) in source {
-                                m.map.insert(k, val);
+                    Dialect::SigsYaml => match merge_sources(v, line, column) {
+                        Ok(sources) => {
+                            for source in sources.into_iter().rev() {
+                                for (k, val) in source {
+                                    m.map.insert(k, val);
+                                }
                             }
                         }
-                    }
+                        Err(e) => {
+                            self.decode_error.get_or_insert(e);
+                        }
+                    },
                 },
                 Some(PendingKey::Drop) => {}
                 None => {
