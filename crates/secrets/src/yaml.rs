@@ -39,10 +39,11 @@ pub fn parse(src: &str) -> Result<Vec<Node>, YamlError> {
             }
             // Comments before the first `---` head the next document.
             explicit = line != "...";
-            if let Some(rest) = line.strip_prefix("--- ") {
-                if !rest.trim().is_empty() && !rest.trim_start().starts_with('#') {
-                    current.push(rest.to_string());
-                }
+            if let Some(rest) = line.strip_prefix("--- ")
+                && !rest.trim().is_empty()
+                && !rest.trim_start().starts_with('#')
+            {
+                current.push(rest.to_string());
             }
             continue;
         }
