@@ -1,7 +1,7 @@
 //! Planning: what applying a unit to a cluster would do, object by object.
 
 use crate::cluster::{ClusterHandle, StoredInventory, api_status, describe};
-use crate::compare::{Verdict, compare};
+use crate::compare::{Verdict, compare, owned_fields};
 use crate::discovery::{ResourceInfo, is_crd};
 use crate::inventory::ObjectKey;
 use crate::render;
@@ -615,14 +615,25 @@ impl ClusterHandle {
         }
         match result {
             Ok(after) => {
-                if render::strip_server_fields(&after) == render::strip_server_fields(&live) {
+                let same_values =
+                    render::strip_server_fields(&after) == render::strip_server_fields(&live);
+                // Taking over fields set by someone else is a write even when
+                // no value changes; skipping it would leave flotilla unable
+                // to remove those fields later, and re-checking every run.
+                let same_ownership = owned_fields(&after) == owned_fields(&live);
+                if same_values && same_ownership {
                     change.force = false;
                     change.drift = false;
                     return change;
                 }
                 change.action = Action::Update;
                 change.drift = change.drift || recorded_hash == Some(d.hash.as_str());
-                change.diff = Some(render::update_diff(&live, &after));
+                if same_values {
+                    change.reason =
+                        Some("flotilla takes ownership of fields; no value changes".into());
+                } else {
+                    change.diff = Some(render::update_diff(&live, &after));
+                }
             }
             Err(e) => {
                 if let Some(field) = immutable_field(&e) {

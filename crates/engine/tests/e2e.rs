@@ -578,3 +578,39 @@ async fn crash_at_any_point_leaves_no_orphans() {
         assert_eq!(h.inventory(&n).await.unwrap().unwrap().len(), 30);
     }
 }
+
+#[tokio::test]
+async fn adopting_an_existing_object_takes_ownership_once() {
+    let Some((_c, ns, h)) = setup("e2e-adopt").await else {
+        return;
+    };
+    let n = &ns.name;
+    // Created imperatively (an Update-operation manager), same values as desired
+    // apart from our unit label.
+    let existing: DynamicObject = serde_json::from_value(cm(n, "adopted", "v")).unwrap();
+    let pp = kube::api::PostParams {
+        field_manager: Some("kubectl-create".into()),
+        ..Default::default()
+    };
+    configmaps(h.client(), n)
+        .create(&pp, &existing)
+        .await
+        .unwrap();
+    let unit = Unit::new(n.clone(), vec![cm(n, "adopted", "v")]);
+    let plan = h.plan(&unit, &PlanOptions::default()).await.unwrap();
+    assert_eq!(
+        plan.changes[0].action,
+        Action::Update,
+        "{}",
+        plan.render_text(false)
+    );
+    h.apply(&unit, &ApplyOptions::default()).await.unwrap();
+    let r = h.apply(&unit, &ApplyOptions::default()).await.unwrap();
+    assert_eq!(r.plan.changes[0].action, Action::Unchanged);
+    assert_eq!(
+        (r.requests.writes(), r.requests.dry_run),
+        (0, 0),
+        "{}",
+        r.requests
+    );
+}
