@@ -383,9 +383,18 @@ impl Request<'_> {
             path: dir.to_path_buf(),
             cause,
         };
-        if !dir.join("HEAD").is_file() {
+        // The bare repository is only a cache: when it is missing, half-created or cannot
+        // be opened, start it afresh.
+        let recreate = || -> Result<(), SourceError> {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir).map_err(|e| cache_error(e.to_string()))?;
+            }
             std::fs::create_dir_all(dir).map_err(|e| cache_error(e.to_string()))?;
             gix::init_bare(dir).map_err(|e| cache_error(error_chain(&e)))?;
+            Ok(())
+        };
+        if !dir.join("HEAD").is_file() {
+            recreate()?;
         }
         let mut overrides: Vec<String> = vec!["gc.auto=0".to_string()];
         if let Some((key, known_hosts)) = &self.ssh_key {
@@ -403,11 +412,21 @@ impl Request<'_> {
             // The command is OpenSSH; say so rather than let gix probe it with `ssh -G`.
             overrides.push("ssh.variant=ssh".to_string());
         }
-        gix::open_opts(
-            dir,
-            gix::open::Options::isolated().config_overrides(overrides),
-        )
-        .map_err(|e| cache_error(error_chain(&e)))
+        let open = || {
+            gix::open_opts(
+                dir,
+                gix::open::Options::isolated()
+                    .config_overrides(overrides.iter().map(String::as_str)),
+            )
+        };
+        match open() {
+            Ok(repo) => Ok(repo),
+            Err(e) => {
+                tracing::warn!(path = %dir.display(), error = %error_chain(&e), "recreating the cached repository");
+                recreate()?;
+                open().map_err(|e| cache_error(error_chain(&e)))
+            }
+        }
     }
 
     fn cached_checkout(&self, name: Option<&str>, commit: gix::ObjectId) -> Option<Checkout> {

@@ -1,19 +1,23 @@
 //! `flotilla-source`: turns "a Git repository at a pin" or "a local directory" into a
 //! read-only directory tree at a known revision.
 //!
-//! Git access uses `gix` (pure Rust): https via reqwest + rustls, ssh via the system `ssh`
+//! Git access uses `gix` (pure Rust): https via reqwest + rustls (the `ring` provider; trust
+//! roots from the platform, so `SSL_CERT_FILE`/`SSL_CERT_DIR` work), ssh via the system `ssh`
 //! binary, and `file://` (or plain paths) via `git-upload-pack`. A fetch first lists the
 //! remote's refs (the protocol handshake / ls-refs), resolves the [`Pin`] to a commit id,
 //! and only then fetches, shallowly (depth 1) and only the one ref it needs. When the commit's
 //! tree is already checked out, nothing is fetched at all; a [`Pin::Commit`] whose tree is
-//! checked out does not even contact the remote.
+//! checked out does not even contact the remote. A commit pin is fetched by id (protocol v2
+//! servers serve any reachable commit); a server that refuses unadvertised ids (protocol v0
+//! over ssh or git://) gets a full fetch of its branches and tags instead.
 //!
 //! # Cache layout (under [`SourceCache::new`]'s directory)
 //!
 //! ```text
-//! repos/<sha256 of the credential-free URL>/   one bare repository per URL, fetched into incrementally
-//! trees/<commit id>/                           the commit's tree, checked out once
-//! tmp/                                         staging area; a checkout is written here, then renamed
+//! repos/<sha256 of the credential-free URL>/       one bare repository per URL, fetched into incrementally
+//! repos/<sha256 of the credential-free URL>.lock   serializes writers across processes
+//! trees/<commit id>/                               the commit's tree, checked out once
+//! tmp/                                             staging area; a checkout is written here, then renamed
 //! ```
 //!
 //! # Invariants
@@ -25,10 +29,16 @@
 //!   (Flux format `main@sha1:<40 hex>`, `v1.2.3@sha1:<40 hex>`, `sha1:<40 hex>`), local
 //!   directories the SHA-256 of their paths, modes and contents (`dir:sha256:<64 hex>`).
 //! - Credentials never appear in errors, logs or cache paths: URLs are shown and keyed with
-//!   their user info, query and fragment removed, and an https credential is only ever sent
-//!   to the scheme and host of the source URL (never after a redirect to another host).
+//!   their user info, query and fragment removed. An https credential is only ever sent to
+//!   the scheme and host of the source URL (never after a redirect to another host), never
+//!   over plain http, and nothing ever prompts or asks a git credential helper.
 //! - Blob contents are written verbatim (no `.gitattributes` filters or line-ending
-//!   conversion), so a tree is the same on every machine.
+//!   conversion), so a tree is the same on every machine. Entries named `.git` or `..`, or
+//!   containing a path separator, are refused. Symlinks are kept as symlinks; whoever reads
+//!   the tree must confine itself to the tree (as kustomize's load restrictor does).
+//! - Repositories are opened isolated from user and system git configuration, so results
+//!   do not depend on the machine. A cached bare repository that cannot be opened is
+//!   recreated; it is only a cache.
 
 mod git;
 mod pin;
@@ -45,7 +55,7 @@ pub use pin::{Pin, SemverRange, select_tag, tag_version};
 pub use url::redact as redact_url;
 
 /// A Git repository and what to check out of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GitSource {
     /// `https://…`, `ssh://…`, `user@host:path`, `file://…` or a local path. Credentials in an
     /// http(s) URL (`https://user:token@host/…`) are used for that host only and never shown.
@@ -71,7 +81,7 @@ impl GitSource {
 }
 
 /// How to authenticate to a Git remote. `Debug` never prints a secret.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum GitAuth {
     /// HTTP basic authentication (for tokens: any user name, e.g. `x-access-token`, and the
     /// token as password). Sent only to the scheme and host of the source URL.

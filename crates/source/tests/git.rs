@@ -271,6 +271,36 @@ fn a_new_commit_on_the_branch_is_picked_up_incrementally() {
 }
 
 #[test]
+fn a_broken_cached_repository_is_recreated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = origin(tmp.path());
+    let cache_dir = tmp.path().join("cache");
+    let cache = SourceCache::new(&cache_dir);
+    let source = GitSource::new(&o.url, Pin::Branch("main".into()));
+    cache.fetch(&source).unwrap();
+
+    // An interrupted creation: the directory exists, the repository does not.
+    let repo = only_repo(&cache_dir);
+    fs::remove_dir_all(&repo).unwrap();
+    fs::create_dir_all(repo.join("objects")).unwrap();
+    fs::write(repo.join("junk"), "x").unwrap();
+    write(&o.dir, "deploy.yaml", "version: 4\n");
+    let c4 = commit_all(&o.dir, "four");
+    let after = cache.fetch(&source).unwrap();
+    assert_eq!(after.revision, format!("main@sha1:{c4}"));
+    assert!(!repo.join("junk").exists());
+
+    // A repository git cannot open (its config is garbage).
+    fs::write(repo.join("config"), "[[[ not a config").unwrap();
+    let c5 = {
+        write(&o.dir, "deploy.yaml", "version: 5\n");
+        commit_all(&o.dir, "five")
+    };
+    let again = cache.fetch(&source).unwrap();
+    assert_eq!(again.revision, format!("main@sha1:{c5}"));
+}
+
+#[test]
 fn several_repositories_share_one_cache() {
     let tmp = tempfile::tempdir().unwrap();
     let a = origin(&tmp.path().join("a"));
