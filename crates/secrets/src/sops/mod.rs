@@ -92,6 +92,37 @@ pub struct Decrypted {
     cipher: ValueCipher,
 }
 
+/// Plaintext trees are wiped when dropped.
+impl Drop for Decrypted {
+    fn drop(&mut self) {
+        for d in &mut self.docs {
+            wipe(d);
+        }
+    }
+}
+
+fn wipe(node: &mut Node) {
+    use zeroize::Zeroize;
+    match node {
+        Node::Mapping(items) => {
+            for i in items {
+                match i {
+                    Item::Pair(k, v) => {
+                        k.zeroize();
+                        wipe(v);
+                    }
+                    Item::Comment(c) => c.text.zeroize(),
+                }
+            }
+        }
+        Node::Sequence(items) => items.iter_mut().for_each(wipe),
+        Node::Comment(c) => c.text.zeroize(),
+        Node::Scalar(Scalar::Str(s)) | Node::Scalar(Scalar::Time(s)) => s.zeroize(),
+        Node::Scalar(Scalar::Int(i)) => *i = 0,
+        Node::Scalar(_) => {}
+    }
+}
+
 impl std::fmt::Debug for Decrypted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Decrypted({:?}, <redacted>)", self.format)
