@@ -469,6 +469,7 @@ impl Request<'_> {
                 cause: e.to_string(),
             })?;
         }
+        remove_stale_staging(&tmp_root);
         let staging = tempfile::Builder::new()
             .prefix(&format!("{commit}-"))
             .tempdir_in(&tmp_root)
@@ -574,6 +575,52 @@ fn checkout_at(path: PathBuf, name: Option<&str>, commit: gix::ObjectId) -> Chec
         revision,
         commit: Some(commit.to_string()),
     }
+}
+
+/// Staging directories older than this were left by a process that died mid-checkout.
+const STALE_STAGING: std::time::Duration = std::time::Duration::from_secs(6 * 60 * 60);
+
+/// Removes what crashed checkouts left in `tmp/` (best effort: failures only cost disk).
+fn remove_stale_staging(tmp_root: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp_root) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| now.duration_since(modified).ok())
+            .is_some_and(|age| age > STALE_STAGING);
+        if stale {
+            let path = entry.path();
+            tracing::debug!(path = %path.display(), "removing a stale checkout staging directory");
+            make_writable(&path);
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// Staged files are read-only; on platforms where that blocks removal, undo it first.
+#[cfg(not(unix))]
+fn make_writable(path: &Path) {
+    for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            make_writable(&p);
+        } else if let Ok(meta) = std::fs::metadata(&p) {
+            let mut permissions = meta.permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            permissions.set_readonly(false);
+            let _ = std::fs::set_permissions(&p, permissions);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn make_writable(_path: &Path) {
+    // Removing a read-only file only needs a writable directory on unix.
 }
 
 /// Creates and exclusively locks `path`; the lock is released when the file is dropped.

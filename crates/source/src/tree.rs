@@ -141,12 +141,13 @@ fn hash_dir_into(root: &Path, dir: &Path, hasher: &mut Sha256) -> Result<(), Str
         if name == b".git" {
             continue;
         }
+        // Raw bytes, so that distinct non-UTF-8 names never collide.
         let relative = path.strip_prefix(root).unwrap_or(&path);
         let relative = relative
             .components()
-            .map(|c| String::from_utf8_lossy(&path_bytes(c.as_os_str())).into_owned())
+            .map(|c| path_bytes(c.as_os_str()))
             .collect::<Vec<_>>()
-            .join("/");
+            .join(&b'/');
         let meta = fs::symlink_metadata(&path).map_err(|e| io_error(&path, e))?;
         let kind: &[u8] = if meta.file_type().is_symlink() {
             b"link"
@@ -164,7 +165,7 @@ fn hash_dir_into(root: &Path, dir: &Path, hasher: &mut Sha256) -> Result<(), Str
         };
         hasher.update(kind);
         hasher.update([0]);
-        hasher.update(relative.as_bytes());
+        hasher.update(&relative);
         hasher.update([0]);
         if meta.file_type().is_symlink() {
             let target = fs::read_link(&path).map_err(|e| io_error(&path, e))?;

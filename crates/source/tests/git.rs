@@ -301,6 +301,33 @@ fn a_broken_cached_repository_is_recreated() {
 }
 
 #[test]
+fn staging_left_by_a_crashed_checkout_is_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = origin(tmp.path());
+    let cache_dir = tmp.path().join("cache");
+    let stale = cache_dir.join("tmp/0123-crashed");
+    let recent = cache_dir.join("tmp/4567-in-progress");
+    for dir in [&stale, &recent] {
+        fs::create_dir_all(dir).unwrap();
+        fs::write(dir.join("half.yaml"), "a: 1\n").unwrap();
+    }
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7 * 60 * 60);
+    fs::File::open(&stale)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+
+    SourceCache::new(&cache_dir)
+        .fetch(&GitSource::new(&o.url, Pin::Branch("main".into())))
+        .unwrap();
+    assert!(!stale.exists(), "a staging directory hours old is removed");
+    assert!(
+        recent.exists(),
+        "a recent one may belong to another process"
+    );
+}
+
+#[test]
 fn several_repositories_share_one_cache() {
     let tmp = tempfile::tempdir().unwrap();
     let a = origin(&tmp.path().join("a"));
