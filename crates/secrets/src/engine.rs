@@ -77,6 +77,26 @@ pub fn decrypt_manifests(
         .collect())
 }
 
+/// Decrypt one rendered object that still carries SOPS metadata (a `sops`
+/// key), as Flux's kustomize-controller does after `kustomize build`. The
+/// MAC is verified; the result has no `sops` key.
+pub fn decrypt_object(obj: &Value, keys: &Keyring) -> Result<Value, SopsError> {
+    let Value::Object(map) = obj else {
+        return Err(SopsError::NotEncrypted);
+    };
+    let meta = map.get("sops").ok_or(SopsError::NotEncrypted)?;
+    let metadata = sops::Metadata::from_node(&crate::tree::Node::from_json(meta))?;
+    let mut body = map.clone();
+    body.remove("sops");
+    let file = sops::SopsFile {
+        format: Format::Json,
+        docs: vec![crate::tree::Node::from_json(&Value::Object(body))],
+        metadata,
+    };
+    let d = file.decrypt(keys)?;
+    Ok(d.docs.first().map(|n| n.to_json()).unwrap_or(Value::Null))
+}
+
 /// Age identities from a Kubernetes Secret's data (entries ending in
 /// `.agekey`, Flux's convention), e.g. a `sops-age` Secret in the cluster.
 pub fn keyring_from_secret(secret: &Value) -> Result<Keyring, SopsError> {
@@ -141,6 +161,31 @@ pub fn redact(obj: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decrypts_a_rendered_object() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/corpus/secrets/sops");
+        let text =
+            std::fs::read_to_string(dir.join("rops/as-first-committed/age_example.yaml")).unwrap();
+        let obj = crate::yaml::parse(&text).unwrap()[0].to_json();
+        let mut keys = Keyring::default();
+        keys.add_age_keys(
+            &std::fs::read_to_string(dir.join("keys/rops-age-test-identity.txt")).unwrap(),
+            "rops",
+        )
+        .unwrap();
+        let plain = decrypt_object(&obj, &keys).unwrap();
+        assert_eq!(plain["example_key"], "example_value");
+        assert!(plain.get("sops").is_none());
+        let mut tampered = obj.clone();
+        tampered["example_number"] = json!(1);
+        assert!(decrypt_object(&tampered, &keys).is_err());
+        assert!(matches!(
+            decrypt_object(&json!({"a": 1}), &keys),
+            Err(SopsError::NotEncrypted)
+        ));
+    }
 
     #[test]
     fn redact_hides_values_only() {
