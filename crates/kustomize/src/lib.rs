@@ -99,7 +99,7 @@ pub fn build_with(
     let session = target::Session {
         merge_cache: RefCell::new(fieldspec::MergeCache::default()),
         _fs: std::marker::PhantomData,
-        schema: RefCell::new(flotilla_patch::MergeSchema::builtin()),
+        schema: RefCell::new(std::rc::Rc::new(flotilla_patch::MergeSchema::builtin())),
         schema_set: RefCell::new(false),
     };
     let ldr = loader::Loader {

@@ -20,7 +20,8 @@ use std::sync::Arc;
 /// State shared by every directory of one build.
 pub struct Session<'a> {
     pub merge_cache: RefCell<MergeCache>,
-    pub schema: RefCell<MergeSchema>,
+    /// Shared: every directory's patches read it, few ever change it.
+    pub schema: RefCell<std::rc::Rc<MergeSchema>>,
     /// Whether a custom OpenAPI schema was already loaded (first one wins).
     pub schema_set: RefCell<bool>,
     pub _fs: std::marker::PhantomData<&'a ()>,
@@ -313,7 +314,7 @@ impl<'a, 's> Target<'a, 's> {
             schema
                 .add_openapi(&json)
                 .map_err(|e| KustomizeError::new(format!("loading OpenAPI schema '{p}': {e}")))?;
-            *self.session.schema.borrow_mut() = schema;
+            *self.session.schema.borrow_mut() = std::rc::Rc::new(schema);
             *self.session.schema_set.borrow_mut() = true;
             return Ok(());
         }
@@ -325,7 +326,7 @@ impl<'a, 's> Target<'a, 's> {
                 "the specified OpenAPI version is not built in",
             ));
         }
-        *self.session.schema.borrow_mut() = MergeSchema::builtin();
+        *self.session.schema.borrow_mut() = std::rc::Rc::new(MergeSchema::builtin());
         *self.session.schema_set.borrow_mut() = true;
         Ok(())
     }
@@ -374,7 +375,7 @@ impl<'a, 's> Target<'a, 's> {
                 .map_err(|e| KustomizeError::new(format!("{crd}: {}", e.message)))?;
             for d in docs {
                 crate::crds::add_crd_config(&mut crd_tc, &d)?;
-                let _ = self.session.schema.borrow_mut().add_crd(&d);
+                let _ = std::rc::Rc::make_mut(&mut self.session.schema.borrow_mut()).add_crd(&d);
             }
         }
         if !crd_tc.is_empty() {
@@ -679,7 +680,7 @@ impl<'a, 's> Target<'a, 's> {
         let k = self.k.clone();
         let kfile = self.kfile();
         let tc = acc.tc.clone();
-        let schema = self.session.schema.borrow().clone();
+        let schema = std::rc::Rc::clone(&self.session.schema.borrow());
         let trans_origin = self.origin.as_ref().map(|o| o.configured(&self.file_name));
         let note = |acc: &mut Accumulator, kind: &str| {
             if let Some(o) = &trans_origin {

@@ -268,7 +268,58 @@ pub fn split_image(image: &str) -> (String, String, String) {
     }
 }
 
-fn update_image(value: &mut Value, rule: &ImageRule, re: &regex::Regex) {
+/// kustomize matches images with the regex `^NAME(@sha256)?(:[a-zA-Z0-9_.{}-]*)?$`.
+/// Names are nearly always plain (letters, digits, `/`, `-`, `_`, `:` and
+/// `.`, where `.` matches any character); those are matched without a regex.
+pub struct ImageMatcher {
+    name: Vec<char>,
+    regex: Option<regex::Regex>,
+}
+
+impl ImageMatcher {
+    pub fn new(name: &str) -> Result<ImageMatcher, KustomizeError> {
+        let plain = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | ':' | '.' | '@'));
+        let regex = if plain {
+            None
+        } else {
+            Some(
+                crate::selector::cached_regex(&format!(
+                    "^{name}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?$"
+                ))
+                .map_err(|e| KustomizeError::new(format!("invalid image name '{name}': {e}")))?,
+            )
+        };
+        Ok(ImageMatcher {
+            name: name.chars().collect(),
+            regex,
+        })
+    }
+
+    pub fn is_match(&self, s: &str) -> bool {
+        if let Some(re) = &self.regex {
+            return re.is_match(s);
+        }
+        let mut chars = s.chars();
+        for &n in &self.name {
+            match chars.next() {
+                Some(c) if n == '.' || c == n => {}
+                _ => return false,
+            }
+        }
+        let rest = chars.as_str();
+        let rest = rest.strip_prefix("@sha256").unwrap_or(rest);
+        match rest.strip_prefix(':') {
+            None => rest.is_empty(),
+            Some(tag) => tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '{' | '}' | '-')),
+        }
+    }
+}
+
+fn update_image(value: &mut Value, rule: &ImageRule, re: &ImageMatcher) {
     let Value::String(s) = value else { return };
     if !re.is_match(s) {
         return;
@@ -296,7 +347,7 @@ fn update_image(value: &mut Value, rule: &ImageRule, re: &regex::Regex) {
     *s = name;
 }
 
-fn legacy_images(node: &mut Value, rule: &ImageRule, re: &regex::Regex) {
+fn legacy_images(node: &mut Value, rule: &ImageRule, re: &ImageMatcher) {
     match node {
         Value::Object(m) => {
             for key in ["containers", "initContainers"] {
@@ -327,9 +378,7 @@ pub fn images(
     rule: &ImageRule,
     specs: &[FieldSpec],
 ) -> Result<(), KustomizeError> {
-    let re =
-        crate::selector::cached_regex(&format!("^{}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?$", rule.name))
-            .map_err(|e| KustomizeError::new(format!("invalid image name '{}': {e}", rule.name)))?;
+    let re = ImageMatcher::new(&rule.name)?;
     for r in list.iter_mut() {
         legacy_images(&mut r.obj, rule, &re);
         for fs in specs {
@@ -391,6 +440,32 @@ pub fn replicas(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_image_names_match_like_the_regex() {
+        let names = ["nginx", "registry.example.com/app", "my-app", "a.b"];
+        let images = [
+            "nginx",
+            "nginx:1.7",
+            "nginx@sha256:abc",
+            "nginx@sha256",
+            "nginxx",
+            "nginx:bad/tag",
+            "registry.example.com/app:v1",
+            "registryXexample.com/app",
+            "my-app:1",
+            "aXb",
+            "a.b:c{d}",
+            "nginx:",
+        ];
+        for n in names {
+            let fast = ImageMatcher::new(n).unwrap();
+            let re = regex::Regex::new(&format!("^{n}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?$")).unwrap();
+            for i in images {
+                assert_eq!(fast.is_match(i), re.is_match(i), "name {n} image {i}");
+            }
+        }
+    }
 
     #[test]
     fn splits_images_like_kustomize() {
