@@ -410,7 +410,9 @@ fn parse_events(text: &str, dialect: Dialect) -> Result<Vec<Value>, Failure> {
                     // A block scalar's span starts at its content, after
                     // the indentation.
                     let from = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                        text[..start].rfind('\n').map_or(0, |i| i + 1)
+                        text.get(..start)
+                            .and_then(|t| t.rfind('\n'))
+                            .map_or(0, |i| i + 1)
                     } else {
                         start
                     };
@@ -583,7 +585,10 @@ fn check_line_start_tabs(
                     .partition_point(|&e| e <= pos)
                     .checked_sub(1)
                     .and_then(|i| plain_ends.get(i))
-                    .is_some_and(|&e| text[e..pos].bytes().all(|c| c.is_ascii_whitespace()));
+                    .is_some_and(|&e| {
+                        text.get(e..pos)
+                            .is_some_and(|t| t.bytes().all(|c| c.is_ascii_whitespace()))
+                    });
                 let problem = if after_plain {
                     "found a tab character that violates indentation"
                 } else {
