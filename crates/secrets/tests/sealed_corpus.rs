@@ -169,6 +169,25 @@ fn seal_then_unseal_every_scope() {
 }
 
 #[test]
+fn reseal_moves_a_sealed_secret_to_the_new_key() {
+    let old = controller_key();
+    let new = SealingKey::generate(2048, "", 30).unwrap();
+    let original = &yaml_docs("derived/sealedsecret-namespace-wide.yaml")[0];
+    let resealed = sealed::reseal(original, std::slice::from_ref(&old), &new.cert).unwrap();
+    assert_eq!(resealed["metadata"], original["metadata"]);
+    assert_ne!(
+        resealed["spec"]["encryptedData"],
+        original["spec"]["encryptedData"]
+    );
+    // only the new key opens it now, with the same plaintexts
+    assert!(sealed::unseal(&resealed, std::slice::from_ref(&old), None).is_err());
+    let a = sealed::unseal(&resealed, std::slice::from_ref(&new), None).unwrap();
+    let b = sealed::unseal(original, &[old], None).unwrap();
+    assert_eq!(a["data"], b["data"]);
+    assert!(sealed::reseal(original, std::slice::from_ref(&new), &new.cert).is_err());
+}
+
+#[test]
 fn generated_keys_back_up_into_sops_and_restore() {
     let key = SealingKey::generate(2048, "", 3650).unwrap();
     let cert = &key.cert;

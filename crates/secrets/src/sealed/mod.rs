@@ -392,6 +392,42 @@ pub fn merge_items(
     Ok(())
 }
 
+/// Re-encrypt every item of a SealedSecret for `cert` (typically the newest
+/// key after a rotation), keeping its metadata and scope: kubeseal's
+/// `--re-encrypt`, done offline with the private keys.
+pub fn reseal(
+    sealed: &Value,
+    keys: &[SealingKey],
+    cert: &SealingCert,
+) -> Result<Value, SealedSecretError> {
+    check_sealed(sealed)?;
+    let (namespace, name, scope) = identity(sealed);
+    let what = format!("SealedSecret {namespace}/{name}");
+    if sealed.pointer("/spec/data").is_some_and(|d| !d.is_null()) {
+        return Err(SealedSecretError::Unsupported(format!(
+            "{what} uses the deprecated spec.data format; re-seal it from its Secret"
+        )));
+    }
+    let label = scope.label(&namespace, &name);
+    let mut out = sealed.clone();
+    let Some(Value::Object(enc)) = out.pointer_mut("/spec/encryptedData") else {
+        return Err(SealedSecretError::Invalid(format!(
+            "{what} has no spec.encryptedData"
+        )));
+    };
+    for (k, v) in enc.iter_mut() {
+        let ct = v.as_str().and_then(|s| B64.decode(s).ok()).ok_or_else(|| {
+            SealedSecretError::Invalid(format!("{what}: encryptedData.{k} is not base64"))
+        })?;
+        let plain = hybrid_decrypt(keys, &ct, &label).ok_or_else(|| SealedSecretError::NoKey {
+            what: format!("{what} (key: {k})"),
+            tried: keys.len(),
+        })?;
+        *v = json!(B64.encode(hybrid_encrypt(cert.public(), plain.expose(), &label)?));
+    }
+    Ok(out)
+}
+
 fn check_sealed(sealed: &Value) -> Result<(), SealedSecretError> {
     if sealed.get("kind").and_then(Value::as_str) != Some(KIND) {
         return Err(SealedSecretError::Invalid(
