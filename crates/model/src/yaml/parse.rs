@@ -10,6 +10,15 @@
 //! are honoured, aliases are expanded, merge keys (`<<`) fill in keys the
 //! mapping does not set, and a key repeated in one mapping is an error.
 //!
+//! [`Dialect::SigsYaml`] instead follows sigs.k8s.io/yaml over go-yaml v2,
+//! which kustomize uses for kustomization files.
+//!
+//! Syntax follows libyaml (go-yaml's scanner) where YAML 1.2 parsers differ:
+//! NEL is a line break, tabs may not start a line in block context, quoted
+//! continuation lines need no indentation, `?` ends a plain scalar inside
+//! `[...]`/`{...}`, control characters are refused, and error texts use
+//! go-yaml's wording and line numbers ([`YamlError::go_message`]).
+//!
 //! Why `granit-parser` events rather than `serde-saphyr`'s deserializer: the
 //! deserializer resolves scalars with its own (YAML 1.1 boolean) rules and
 //! does not tell whether a scalar was quoted or which line a key was on, so
@@ -55,7 +64,6 @@ enum PendingKey {
     Drop,
 }
 
-/// How a scalar key decodes, by its go-yaml v3 tag.
 /// Which Go YAML reader kustomize uses for a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Dialect {
@@ -82,6 +90,7 @@ impl Dialect {
     }
 }
 
+/// How a scalar key decodes, by its go-yaml v3 tag.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum KeyKind {
     Str,
