@@ -4,7 +4,7 @@
 //! with the meaning kustomize (kyaml, go-yaml v3) gives manifests: see
 //! [Reading](self#reading) below. [`parse_stream_with`] with
 //! [`Dialect::SigsYaml`] reads as kustomize reads kustomization files
-//! (sigs.k8s.io/yaml over go-yaml v2). [`emit`] / [`emit_stream`] write
+//! (sigs.k8s.io/yaml over go-yaml v2). [`emit()`] / [`emit_stream`] write
 //! values byte-for-byte as `kustomize build` (v5.5.0) prints them.
 //! [`YamlError::go_message`] words errors as go-yaml does.
 //!
