@@ -257,6 +257,48 @@ fn seal_unseal_and_keys() {
     let secret: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(secret["data"]["password"], "aHVudGVyMg==");
     assert_eq!(secret["data"]["token"], "dDBr");
+    // reseal for a new key (offline, with the old key's Secret)
+    ok(cmd(d, &key)
+        .args(["secrets", "keys", "generate", "--bits", "2048"])
+        .output()
+        .map(|o| {
+            std::fs::write(d.join("new-key.yaml"), &o.stdout).unwrap();
+            o
+        })
+        .unwrap());
+    let new_key: serde_json::Value = serde_json::from_value(flotilla_yaml_to_json(
+        &std::fs::read_to_string(d.join("new-key.yaml")).unwrap(),
+    ))
+    .unwrap();
+    let new_cert_pem = base64_decode(new_key["data"]["tls.crt"].as_str().unwrap());
+    std::fs::write(d.join("new-cert.pem"), new_cert_pem).unwrap();
+    std::fs::copy(d.join("sealed.yaml"), d.join("resealed.yaml")).unwrap();
+    ok(cmd(d, &key)
+        .args([
+            "secrets",
+            "reseal",
+            "resealed.yaml",
+            "--cert",
+            "new-cert.pem",
+            "--key",
+        ])
+        .arg(&key_secret)
+        .output()
+        .unwrap());
+    let out = ok(cmd(d, &key)
+        .args([
+            "secrets",
+            "unseal",
+            "resealed.yaml",
+            "-o",
+            "json",
+            "--key",
+            "new-key.yaml",
+        ])
+        .output()
+        .unwrap());
+    assert!(out.contains("aHVudGVyMg=="));
+
     // --raw
     let raw = ok(cmd(d, &key)
         .args([
@@ -301,4 +343,31 @@ fn seal_unseal_and_keys() {
         .unwrap();
     assert!(!out.status.success(), "a different key cannot unseal");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no sealing key could decrypt"));
+}
+
+/// Just enough YAML for the test: a key Secret manifest as printed by `keys generate`.
+fn flotilla_yaml_to_json(text: &str) -> serde_json::Value {
+    let mut out = serde_json::json!({"data": {}});
+    let mut in_data = false;
+    for line in text.lines() {
+        if line == "data:" {
+            in_data = true;
+            continue;
+        }
+        if in_data {
+            match line.strip_prefix("    ") {
+                Some(kv) => {
+                    let (k, v) = kv.split_once(": ").unwrap();
+                    out["data"][k] = serde_json::json!(v);
+                }
+                None => in_data = false,
+            }
+        }
+    }
+    out
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }

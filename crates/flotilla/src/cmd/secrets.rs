@@ -171,6 +171,18 @@ enum Cmd {
         #[arg(short, long, value_enum, default_value = "yaml")]
         output: ManifestFormat,
     },
+    /// Re-encrypt SealedSecret files in place for the newest key (after a
+    /// rotation), like kubeseal --re-encrypt but offline.
+    Reseal {
+        /// SealedSecret files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Private keys that can open them (default: the cluster's active keys).
+        #[arg(long = "key")]
+        keys: Vec<PathBuf>,
+        #[command(flatten)]
+        cert: CertOpts,
+    },
     /// Sealing-key lifecycle: generate, rotate, back up, restore.
     Keys {
         #[command(subcommand)]
@@ -446,6 +458,42 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             for d in docs.iter().filter(|d| sealed::is_sealed_secret(d)) {
                 let secret = sealed::unseal(d, &all, None)?;
                 print_manifest(&secret, output);
+            }
+        }
+        Cmd::Reseal {
+            files: paths,
+            keys,
+            cert,
+        } => {
+            let mut all = Vec::new();
+            for k in &keys {
+                all.extend(read_keys(k)?);
+            }
+            if keys.is_empty() {
+                let c = client(global).await?;
+                all = cluster::load_sealing_keys(&c, &cert.controller_namespace).await?;
+            }
+            let new_cert = resolve_cert(&cert, global).await?;
+            for path in &paths {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let obj = read_manifests(path)?
+                    .into_iter()
+                    .find(sealed::is_sealed_secret)
+                    .with_context(|| format!("{}: no SealedSecret", path.display()))?;
+                let out = sealed::reseal(&obj, &all, &new_cert)
+                    .with_context(|| path.display().to_string())?;
+                let bytes = if text.trim_start().starts_with('{') {
+                    sealed::to_json(&out)
+                } else {
+                    sealed::to_yaml(&out)
+                };
+                files::write_atomic(path, bytes.as_bytes())?;
+                eprintln!(
+                    "{}: re-sealed for {}",
+                    path.display(),
+                    new_cert.fingerprint()
+                );
             }
         }
         Cmd::Keys { action } => keys_cmd(action, global).await?,
