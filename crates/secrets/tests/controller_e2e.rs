@@ -269,7 +269,7 @@ async fn start_controller(
     generate_keys: bool,
 ) -> (Child, tempfile::TempDir, String) {
     // Credentials for the controller: a service account bound to cluster-admin.
-    let sa_api: Api<ServiceAccount> = Api::namespaced(client.clone(), &keys_ns);
+    let sa_api: Api<ServiceAccount> = Api::namespaced(client.clone(), keys_ns);
     let sa: ServiceAccount =
         serde_json::from_value(json!({"metadata": {"name": "sealed-secrets"}})).unwrap();
     sa_api.create(&PostParams::default(), &sa).await.unwrap();
@@ -310,7 +310,7 @@ async fn start_controller(
     let sa_dir = tempfile::tempdir().unwrap();
     std::fs::write(sa_dir.path().join("token"), token).unwrap();
     std::fs::write(sa_dir.path().join("ca.crt"), ca).unwrap();
-    std::fs::write(sa_dir.path().join("namespace"), &keys_ns).unwrap();
+    std::fs::write(sa_dir.path().join("namespace"), keys_ns).unwrap();
 
     let log_path = sa_dir.path().join("controller.log");
     let log = std::fs::File::create(&log_path).unwrap();
@@ -332,7 +332,7 @@ async fn start_controller(
             .args(["-m", "--propagation", "private", "sh", "-c", &script])
             .env("KUBERNETES_SERVICE_HOST", &server.0)
             .env("KUBERNETES_SERVICE_PORT", &server.1)
-            .env("POD_NAMESPACE", &keys_ns)
+            .env("POD_NAMESPACE", keys_ns)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
