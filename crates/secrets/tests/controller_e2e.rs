@@ -82,6 +82,30 @@ async fn real_controller_unseals_what_flotilla_seals_with_a_flotilla_key() {
         .await
         .unwrap();
 
+    // A templated one (spec.template.data): flotilla's rendering must match the controller's.
+    let templated_secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "templated", "namespace": app_ns.name},
+        "stringData": {"user": "app", "password": "p\"<w>&\n"},
+    });
+    let mut templated =
+        sealed::seal_secret(&key.cert, &templated_secret, &SealOptions::default()).unwrap();
+    templated["spec"]["template"]["data"] = json!({
+        "config.json": "{\"pw\": {{ toJson .password }}}",
+        "dsn": "{{ .user }}:{{ .password | b64enc }}@{{ index . \"user\" | upper }}",
+        "q": "{{ printf \"%s-%q\" .user .password }}",
+        "trimmed": "a\n  {{- .user -}}  \nb",
+        "user": "{{ .user | quote }}",
+    });
+    let expected_templated = sealed::unseal(&templated, std::slice::from_ref(&key), None).unwrap();
+    sealed_api
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value::<DynamicObject>(templated).unwrap(),
+        )
+        .await
+        .unwrap();
+
     let (_controller, ctl_dir, crb_name) =
         start_controller(c, &client, &controller_bin, &keys_ns.name, false).await;
     let log_path = ctl_dir.path().join("controller.log");
@@ -89,6 +113,22 @@ async fn real_controller_unseals_what_flotilla_seals_with_a_flotilla_key() {
     // The controller creates the Secret with the sealed values.
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &app_ns.name);
     let created = wait_for_secret(&secrets, "db", &log_path).await;
+    let from_controller = wait_for_secret(&secrets, "templated", &log_path).await;
+    let ours: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(expected_templated["data"].clone()).unwrap();
+    let theirs: std::collections::BTreeMap<String, String> = from_controller
+        .data
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| {
+            use base64::Engine;
+            (k, base64::engine::general_purpose::STANDARD.encode(v.0))
+        })
+        .collect();
+    assert_eq!(
+        ours, theirs,
+        "template rendering differs from the controller's"
+    );
     let data = created.data.unwrap();
     assert_eq!(data["password"].0, b"correct-horse");
     assert_eq!(data["user"].0, b"app");

@@ -10,6 +10,7 @@
 
 pub mod cluster;
 pub mod keys;
+pub mod template;
 
 use crate::sensitive::SecretBytes;
 use aes_gcm::aead::{Aead, KeyInit};
@@ -472,14 +473,6 @@ pub fn unseal(
         .get("spec")
         .ok_or_else(|| SealedSecretError::Invalid(format!("{what} has no spec")))?;
     let template = spec.get("template");
-    if template
-        .and_then(|t| t.get("data"))
-        .is_some_and(|d| d.as_object().is_some_and(|m| !m.is_empty()))
-    {
-        return Err(SealedSecretError::Unsupported(format!(
-            "{what} uses spec.template.data (Go templates); leave it to the sealed-secrets controller"
-        )));
-    }
     let mut secret = Map::new();
     secret.insert("apiVersion".into(), json!("v1"));
     secret.insert("kind".into(), json!("Secret"));
@@ -541,6 +534,30 @@ pub fn unseal(
             return Err(SealedSecretError::Invalid(format!(
                 "{what} has no spec.encryptedData"
             )));
+        }
+    }
+    // spec.template.data: Go templates over the unsealed values; each
+    // rendered entry replaces a decrypted key of the same name.
+    if let Some(Value::Object(templates)) = template.and_then(|t| t.get("data")) {
+        let mut values = std::collections::BTreeMap::new();
+        for (k, v) in &data {
+            let bytes = v
+                .as_str()
+                .and_then(|s| B64.decode(s).ok())
+                .unwrap_or_default();
+            values.insert(k.clone(), String::from_utf8_lossy(&bytes).into_owned());
+        }
+        for (k, t) in templates {
+            let t = t.as_str().unwrap_or("");
+            let rendered = template::render(t, &values).map_err(|e| {
+                SealedSecretError::Unsupported(format!(
+                    "{what}: spec.template.data.{k}: {e}; leave this object to the sealed-secrets controller"
+                ))
+            })?;
+            data.insert(k.clone(), json!(B64.encode(rendered.as_bytes())));
+        }
+        for v in values.values_mut() {
+            zeroize::Zeroize::zeroize(v);
         }
     }
     secret.insert("metadata".into(), Value::Object(meta));
