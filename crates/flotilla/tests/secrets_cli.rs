@@ -67,6 +67,41 @@ fn sops_chores_one_command_each() {
         plain
     );
 
+    // keys from SOPS_AGE_KEY and SOPS_AGE_KEY_CMD too
+    let key_text = std::fs::read_to_string(&key).unwrap();
+    let out = flotilla()
+        .current_dir(d)
+        .env("HOME", d)
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env("SOPS_AGE_KEY", &key_text)
+        .args(["secrets", "decrypt", "app.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(ok(out), plain);
+    let out = flotilla()
+        .current_dir(d)
+        .env("HOME", d)
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("SOPS_AGE_KEY")
+        .env("SOPS_AGE_KEY_CMD", format!("cat {}", key.display()))
+        .args(["secrets", "decrypt", "app.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(ok(out), plain);
+    // and with no key at all: a clear error naming where keys are looked for
+    let out = flotilla()
+        .current_dir(d)
+        .env("HOME", d)
+        .env("XDG_CONFIG_HOME", d.join("nowhere"))
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_AGE_KEY_CMD")
+        .args(["secrets", "decrypt", "app.yaml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SOPS_AGE_KEY_FILE"));
+
     // --extract prints one value
     let out = ok(cmd(d, &key)
         .args(["secrets", "decrypt", "--extract", "db.password", "app.yaml"])

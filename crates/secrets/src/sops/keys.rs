@@ -76,7 +76,12 @@ impl Keyring {
                     line: 1,
                 }
             })?;
-        if matches!(id, age::ssh::Identity::Unsupported(_)) {
+        // Unsupported key types and passphrase-protected keys (which would
+        // need a prompt) are refused rather than failing later mid-decrypt.
+        if matches!(
+            id,
+            age::ssh::Identity::Unsupported(_) | age::ssh::Identity::Encrypted(_)
+        ) {
             return Err(KeyError::BadIdentity {
                 source_name: source_name.to_string(),
                 line: 1,
@@ -89,7 +94,7 @@ impl Keyring {
 
     /// The identities sops would load, from the environment and default paths:
     /// `SOPS_AGE_SSH_PRIVATE_KEY_FILE`, `~/.ssh/id_ed25519`, `~/.ssh/id_rsa`,
-    /// `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, `$XDG_CONFIG_HOME/sops/age/keys.txt`.
+    /// `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY_CMD`, `$XDG_CONFIG_HOME/sops/age/keys.txt`.
     pub fn from_env() -> Result<Self, KeyError> {
         let mut k = Keyring::default();
         if let Some(p) = std::env::var_os("SOPS_AGE_SSH_PRIVATE_KEY_FILE") {
@@ -117,6 +122,26 @@ impl Keyring {
                 &String::from_utf8_lossy(text.expose()),
                 &p.display().to_string(),
             )?;
+        }
+        if let Ok(cmd) = std::env::var("SOPS_AGE_KEY_CMD") {
+            let failed = |err: std::io::Error| KeyError::Read {
+                path: PathBuf::from("SOPS_AGE_KEY_CMD"),
+                err,
+            };
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&cmd)
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .map_err(failed)?;
+            if !out.status.success() {
+                return Err(failed(std::io::Error::other(format!(
+                    "command exited with {}",
+                    out.status
+                ))));
+            }
+            let text = SecretString::new(String::from_utf8_lossy(&out.stdout).into_owned());
+            k.add_age_keys(text.expose(), "SOPS_AGE_KEY_CMD")?;
         }
         if let Some(p) = default_key_file()
             && let Ok(text) = read_secret(&p)
