@@ -385,7 +385,13 @@ impl MergeCache {
         if let Some((_, _, r)) = self.done.get(&key) {
             return Ok(r.clone());
         }
-        let r = Arc::new(a.merged(b)?);
+        // Keep the left pointer when nothing changes, so later merges hit.
+        let r = if **a == **b {
+            a.clone()
+        } else {
+            let m = a.merged(b)?;
+            if m == **a { a.clone() } else { Arc::new(m) }
+        };
         self.done.insert(key, (a.clone(), b.clone(), r.clone()));
         Ok(r)
     }

@@ -18,6 +18,23 @@ pub trait FileSystem {
     fn is_dir(&self, path: &Path) -> bool;
     /// Whether anything exists at `path`.
     fn exists(&self, path: &Path) -> bool;
+    /// What is at `path` (one lookup where the implementation can).
+    fn kind(&self, path: &Path) -> Option<EntryKind> {
+        if self.is_dir(path) {
+            Some(EntryKind::Dir)
+        } else if self.exists(path) {
+            Some(EntryKind::File)
+        } else {
+            None
+        }
+    }
+}
+
+/// A directory entry's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
 }
 
 /// The real disk.
@@ -41,6 +58,14 @@ impl FileSystem for DiskFs {
     }
     fn exists(&self, path: &Path) -> bool {
         path.exists()
+    }
+    fn kind(&self, path: &Path) -> Option<EntryKind> {
+        let md = std::fs::metadata(path).ok()?;
+        Some(if md.is_dir() {
+            EntryKind::Dir
+        } else {
+            EntryKind::File
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! restrictor, and cycle detection between kustomization directories.
 
 use crate::error::KustomizeError;
-use crate::fs::{FileSystem, LoadRestrictor, clean};
+use crate::fs::{EntryKind, FileSystem, LoadRestrictor, clean};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone)]
@@ -48,7 +48,8 @@ impl<'a> Loader<'a> {
             )));
         }
         let path = self.resolve(rel);
-        if !self.fs.exists(&path) {
+        let kind = self.fs.kind(&path);
+        if kind.is_none() {
             return Err(Self::not_found(&path));
         }
         if self.restrictor == LoadRestrictor::RootOnly && !path.starts_with(&self.root) {
@@ -58,7 +59,7 @@ impl<'a> Loader<'a> {
                 self.root.display()
             )));
         }
-        if self.fs.is_dir(&path) {
+        if kind == Some(EntryKind::Dir) {
             return Err(KustomizeError::new(format!(
                 "read {}: is a directory",
                 path.display()
@@ -83,10 +84,11 @@ impl<'a> Loader<'a> {
             )));
         }
         let path = self.resolve(rel);
-        if !self.fs.exists(&path) {
+        let kind = self.fs.kind(&path);
+        if kind.is_none() {
             return Err(Self::not_found(&path));
         }
-        if !self.fs.is_dir(&path) {
+        if kind != Some(EntryKind::Dir) {
             return Err(KustomizeError::new(format!(
                 "must build at directory: '{}': file is not directory",
                 path.display()

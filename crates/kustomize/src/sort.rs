@@ -83,29 +83,40 @@ fn legacy(list: &mut Vec<Resource>, first: &[String], last: &[String]) {
     for (i, n) in last.iter().enumerate() {
         orders.insert(n, 1 + i as i64);
     }
-    let mut keyed: Vec<(ResId, Resource)> = std::mem::take(list)
+    // Sort keys computed once per resource.
+    struct Key {
+        gvk: Gvk,
+        order: i64,
+        gvk_string: String,
+        id_string: String,
+    }
+    let mut keyed: Vec<(Key, Resource)> = std::mem::take(list)
         .into_iter()
-        .map(|r| (r.cur_id(), r))
+        .map(|r| {
+            let id = r.cur_id();
+            let key = Key {
+                order: orders.get(id.gvk.kind.as_str()).copied().unwrap_or(0),
+                gvk_string: gvk_sort_string(&id.gvk),
+                id_string: id_sort_string(&id),
+                gvk: id.gvk,
+            };
+            (key, r)
+        })
         .collect();
-    keyed.sort_by(|(ia, _), (ib, _)| {
-        if ia.gvk != ib.gvk {
-            let (oa, ob) = (
-                orders.get(ia.gvk.kind.as_str()).copied().unwrap_or(0),
-                orders.get(ib.gvk.kind.as_str()).copied().unwrap_or(0),
-            );
-            if oa != ob {
-                return oa.cmp(&ob);
+    keyed.sort_by(|(a, _), (b, _)| {
+        if a.gvk != b.gvk {
+            if a.order != b.order {
+                return a.order.cmp(&b.order);
             }
-            let (sa, sb) = (gvk_sort_string(&ia.gvk), gvk_sort_string(&ib.gvk));
-            if ia.gvk.kind == "Namespace"
-                && ib.gvk.kind == "Namespace"
-                && (ia.gvk.group.is_empty() || ib.gvk.group.is_empty())
+            if a.gvk.kind == "Namespace"
+                && b.gvk.kind == "Namespace"
+                && (a.gvk.group.is_empty() || b.gvk.group.is_empty())
             {
-                return sb.cmp(&sa);
+                return b.gvk_string.cmp(&a.gvk_string);
             }
-            return sa.cmp(&sb);
+            return a.gvk_string.cmp(&b.gvk_string);
         }
-        id_sort_string(ia).cmp(&id_sort_string(ib))
+        a.id_string.cmp(&b.id_string)
     });
     *list = keyed.into_iter().map(|(_, r)| r).collect();
 }

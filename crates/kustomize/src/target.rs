@@ -209,7 +209,7 @@ impl<'a, 's> Target<'a, 's> {
         let mut found = Vec::new();
         for name in FILE_NAMES {
             let p = ldr.root.join(name);
-            if ldr.fs.exists(&p) && !ldr.fs.is_dir(&p) {
+            if ldr.fs.kind(&p) == Some(crate::fs::EntryKind::File) {
                 found.push(name);
             }
         }
@@ -433,7 +433,8 @@ impl<'a, 's> Target<'a, 's> {
                 )));
             }
             let full = self.ldr.resolve(path);
-            let is_file = self.ldr.fs.exists(&full) && !self.ldr.fs.is_dir(&full);
+            let kind = self.ldr.fs.kind(&full);
+            let is_file = kind == Some(crate::fs::EntryKind::File);
             if is_file {
                 let text = self.ldr.load(path).ctx(format!(
                     "accumulation err='accumulating resources from '{path}'"
@@ -452,7 +453,7 @@ impl<'a, 's> Target<'a, 's> {
                 }
                 resource::append_all(&mut acc.res, list, &mut acc.ids)
                     .ctx(format!("merging resources from '{path}'"))?;
-            } else if self.ldr.fs.is_dir(&full) {
+            } else if kind == Some(crate::fs::EntryKind::Dir) {
                 acc = self.accumulate_directory(acc, path, false).ctx(format!(
                     "accumulation err='accumulating resources from '{path}'"
                 ))?;
