@@ -4,6 +4,8 @@
 //!
 //! For each N: time, peak RSS and API requests of the first apply and of a
 //! no-op re-apply (from a fresh process state: new client, cold discovery).
+//! Services are headless (`clusterIP: None`): the test clusters' service
+//! CIDR is a /24, too small for 1000 ClusterIP Services.
 //! Each N runs in its own child process so peak RSS (VmHWM) is per N.
 //!
 //! cargo run --release -p flotilla-engine --example bench_apply -- \
@@ -57,14 +59,15 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn workload(n: usize) -> (String, Vec<Value>) {
-    let ns = format!("bench-{n}");
+    // Unique per run: a previous run's namespace may still be terminating.
+    let ns = format!("bench-{n}-{}", std::process::id());
     let mut objects =
         vec![json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})];
     for i in 0..n {
         let name = format!("app-{i}");
         objects.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": ns}}));
         objects.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
-            "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}));
+            "spec": {"clusterIP": "None", "selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}));
         objects.push(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
             "spec": {"replicas": 0, "selector": {"matchLabels": {"app": name}},
                      "template": {"metadata": {"labels": {"app": name}},

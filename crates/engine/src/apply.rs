@@ -95,15 +95,28 @@ pub struct PlanBlocked {
 
 impl ClusterHandle {
     /// Plan and apply a unit.
+    /// The report counts every request, planning included.
     pub async fn apply(&self, unit: &Unit, opts: &ApplyOptions) -> anyhow::Result<ApplyReport> {
-        let plan = self.plan(unit, &opts.plan_options()).await?;
-        self.apply_plan(plan, opts).await
-    }
-
-    /// Apply a plan made by [`ClusterHandle::plan`] with the same options.
-    pub async fn apply_plan(&self, plan: Plan, opts: &ApplyOptions) -> anyhow::Result<ApplyReport> {
         let started = Instant::now();
         let before = self.requests();
+        let plan = self.plan(unit, &opts.plan_options()).await?;
+        self.execute(plan, opts, started, before).await
+    }
+
+    /// Apply a plan made by [`ClusterHandle::plan`] with the same options
+    /// (the report counts the requests of this call only).
+    pub async fn apply_plan(&self, plan: Plan, opts: &ApplyOptions) -> anyhow::Result<ApplyReport> {
+        self.execute(plan, opts, Instant::now(), self.requests())
+            .await
+    }
+
+    async fn execute(
+        &self,
+        plan: Plan,
+        opts: &ApplyOptions,
+        started: Instant,
+        before: RequestCounts,
+    ) -> anyhow::Result<ApplyReport> {
         let blocking: Vec<String> = plan
             .blocking()
             .iter()

@@ -64,7 +64,64 @@ fn field_children(fields: &Value) -> Option<&Map<String, Value>> {
     fields.as_object()
 }
 
+/// A fields node with no children (or only `.`) owns its value whole: a
+/// scalar, an atomic map (`x-kubernetes-map-type: atomic`) or atomic list.
+fn is_leaf(fields: &Value) -> bool {
+    fields
+        .as_object()
+        .is_none_or(|m| m.keys().all(|k| k == "."))
+}
+
+/// Keep only the parts of `value` the field set `fields` covers.
+pub fn project(value: &Value, fields: &Value) -> Value {
+    if is_leaf(fields) {
+        return value.clone();
+    }
+    let Some(f) = fields.as_object() else {
+        return value.clone();
+    };
+    match value {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), project(v, f.get(&format!("f:{k}"))?))))
+                .collect(),
+        ),
+        Value::Array(items) => {
+            let keyed: Vec<(Map<String, Value>, &Value)> = f
+                .iter()
+                .filter_map(|(k, v)| Some((serde_json::from_str(k.strip_prefix("k:")?).ok()?, v)))
+                .collect();
+            let set: Vec<Value> = f
+                .keys()
+                .filter_map(|k| serde_json::from_str(k.strip_prefix("v:")?).ok())
+                .collect();
+            Value::Array(
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        if let Some((_, sub)) = keyed.iter().find(|(key, _)| {
+                            key.iter().all(|(kf, kv)| item.get(kf.as_str()) == Some(kv))
+                        }) {
+                            return Some(project(item, sub));
+                        }
+                        set.contains(item).then(|| item.clone())
+                    })
+                    .collect(),
+            )
+        }
+        other => other.clone(),
+    }
+}
+
 fn covers(desired: &Value, live: &Value, fields: &Value, path: &str) -> Result<(), String> {
+    if !path.is_empty() && is_leaf(fields) && (desired.is_object() || desired.is_array()) {
+        // Owned whole: compare whole.
+        return if values_equal(desired, live) {
+            Ok(())
+        } else {
+            Err(format!("{path}: value differs"))
+        };
+    }
     match desired {
         Value::Object(d) => {
             let Some(l) = live.as_object() else {
@@ -352,6 +409,30 @@ mod tests {
         f["f:spec"]["f:selector"] = json!({"f:matchLabels": {"f:app": {}}});
         let l = live_with(f, live());
         assert_eq!(compare(&deployment(), &l), Verdict::Same);
+    }
+
+    #[test]
+    fn atomic_maps_compare_whole() {
+        // Deployment and Service selectors are atomic maps: `f:selector: {}`.
+        let l = live();
+        assert_eq!(compare(&deployment(), &l), Verdict::Same);
+        let mut d = deployment();
+        d["spec"]["selector"]["matchLabels"]["tier"] = json!("x");
+        assert!(matches!(compare(&d, &l), Verdict::Unsure(r) if r.contains("selector")));
+    }
+
+    #[test]
+    fn projection_keeps_only_owned_parts() {
+        let l = live();
+        let f = owned_fields(&l).unwrap();
+        let p = project(&l, f);
+        assert!(p["metadata"].get("uid").is_none() && p.get("status").is_none());
+        assert_eq!(p["spec"]["replicas"], 2);
+        assert!(p["spec"].get("strategy").is_none());
+        let c = &p["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["image"], "nginx:1");
+        assert!(c.get("terminationMessagePath").is_none());
+        assert_eq!(c["ports"][0]["containerPort"], 80);
     }
 
     #[test]

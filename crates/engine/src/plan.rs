@@ -1,7 +1,7 @@
 //! Planning: what applying a unit to a cluster would do, object by object.
 
 use crate::cluster::{ClusterHandle, StoredInventory, api_status, describe};
-use crate::compare::{Verdict, compare, owned_fields};
+use crate::compare::{Verdict, compare, owned_fields, project};
 use crate::discovery::{ResourceInfo, is_crd};
 use crate::inventory::ObjectKey;
 use crate::render;
@@ -479,9 +479,18 @@ impl ClusterHandle {
                 .filter_map(|o| Some((o["metadata"]["name"].as_str()?, o)))
                 .collect();
             for i in members {
-                live[i] = by_name
-                    .get(desired[i].key.name.as_str())
-                    .map(|v| (*v).clone());
+                live[i] = by_name.get(desired[i].key.name.as_str()).map(|v| {
+                    // List items come without apiVersion and kind.
+                    let mut v = (*v).clone();
+                    if let Some(m) = v.as_object_mut() {
+                        m.insert(
+                            "apiVersion".into(),
+                            Value::String(desired[i].info.api_version()),
+                        );
+                        m.insert("kind".into(), Value::String(desired[i].info.kind.clone()));
+                    }
+                    v
+                });
             }
         }
         let fetched: Vec<(usize, Option<Value>)> = stream::iter(singles)
@@ -576,8 +585,19 @@ impl ClusterHandle {
             change.diff = Some(render::create_text(&d.obj));
             return change;
         };
-        if let Verdict::Same = compare(&d.obj, &live) {
+        if live["metadata"]["deletionTimestamp"].is_string() {
+            // Applying to an object being deleted would be lost (or, for a
+            // namespace, refused): wait until it is gone, then create it.
+            change.action = Action::Replace;
+            change.reason = Some("being deleted: recreate once it is gone".into());
+            change.diff = Some(render::create_text(&d.obj));
             return change;
+        }
+        match compare(&d.obj, &live) {
+            Verdict::Same => return change,
+            Verdict::Unsure(why) => {
+                tracing::debug!(object = %d.oref, %why, "confirming with a dry-run apply")
+            }
         }
         let in_inventory = recorded_hash.is_some();
         let mut result = self
@@ -615,8 +635,21 @@ impl ClusterHandle {
         }
         match result {
             Ok(after) => {
-                let same_values =
-                    render::strip_server_fields(&after) == render::strip_server_fields(&live);
+                let mut live = live;
+                let stripped_after = render::strip_server_fields(&after);
+                let mut same_values = stripped_after == render::strip_server_fields(&live);
+                let owned_same =
+                    owned_fields(&after).is_some_and(|f| project(&after, f) == project(&live, f));
+                if !same_values && owned_same {
+                    // Only unowned parts differ (a controller annotating
+                    // since the read, or a write-only field like Secret
+                    // stringData): judge against a fresh read.
+                    let ns = (!d.key.namespace.is_empty()).then_some(d.key.namespace.as_str());
+                    if let Ok(Some(fresh)) = self.get(&d.info, ns, &d.key.name).await {
+                        same_values = stripped_after == render::strip_server_fields(&fresh);
+                        live = fresh;
+                    }
+                }
                 // Taking over fields set by someone else is a write even when
                 // no value changes; skipping it would leave flotilla unable
                 // to remove those fields later, and re-checking every run.

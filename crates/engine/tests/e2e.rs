@@ -614,3 +614,50 @@ async fn adopting_an_existing_object_takes_ownership_once() {
         r.requests
     );
 }
+
+/// Many objects per kind are read with LIST (not GET): the no-op check must
+/// hold there too, for the benchmark's kinds (atomic selectors, headless
+/// Service, Ingress, named ports).
+#[tokio::test]
+async fn noop_reapply_of_listed_objects_sends_no_writes() {
+    let Some((c, ns, h)) = setup("e2e-list").await else {
+        return;
+    };
+    let n = &ns.name;
+    let mut objects = Vec::new();
+    for i in 0..12 {
+        let name = format!("app-{i}");
+        objects.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": n}}));
+        objects.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": n},
+            "spec": {"clusterIP": "None", "selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}));
+        let mut d = deployment(n, &name, 0);
+        d["spec"]["template"]["spec"]["containers"][0]["ports"] =
+            json!([{"containerPort": 8080, "name": "http"}]);
+        objects.push(d);
+        objects.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name, "namespace": n},
+            "spec": {"rules": [{"host": format!("{name}.example.com"), "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                "backend": {"service": {"name": name, "port": {"number": 80}}}}]}}]}}));
+    }
+    let unit = Unit::new(n.clone(), objects);
+    let r = h.apply(&unit, &apply_prune()).await.unwrap();
+    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    let fresh = handle(&c).await;
+    let r = fresh.apply(&unit, &apply_prune()).await.unwrap();
+    assert_eq!(
+        r.plan.summary.unchanged,
+        48,
+        "{}",
+        r.plan.render_text(false)
+    );
+    assert_eq!(
+        (r.requests.writes(), r.requests.dry_run),
+        (0, 0),
+        "{}",
+        r.requests
+    );
+    assert!(
+        r.requests.list >= 4,
+        "objects read with LIST: {}",
+        r.requests
+    );
+}
