@@ -44,6 +44,12 @@ enum Command {
     Apply(cmd::apply::ApplyArgs),
     /// Encrypt, decrypt, edit and seal secrets (SOPS, Sealed Secrets).
     Secrets(cmd::secrets::Args),
+    /// List the fleet's clusters with their metadata and reachability.
+    Clusters(cmd::fleet::ClustersArgs),
+    /// Which clusters run an image or object (IMAGE or KIND/NAME), at which version.
+    Where(cmd::fleet::WhereArgs),
+    /// How two clusters' desired states differ, object by object.
+    Compare(cmd::fleet::CompareArgs),
     /// Run the controller: keep the fleet converged, serve metrics and a web view.
     Serve(cmd::fleet::ServeArgs),
     /// Print version information.
@@ -69,6 +75,9 @@ fn main() -> ExitCode {
             Command::Diff(a) => cmd::apply::diff(a, &cli.global).await,
             Command::Apply(a) => cmd::apply::apply(a, &cli.global).await,
             Command::Secrets(a) => cmd::secrets::run(a, &cli.global).await,
+            Command::Clusters(a) => cmd::fleet::clusters(a, &cli.global).await,
+            Command::Where(a) => cmd::fleet::where_(a, &cli.global).await,
+            Command::Compare(a) => cmd::fleet::compare(a, &cli.global).await,
             Command::Serve(a) => cmd::fleet::serve(a, &cli.global).await,
             Command::Version(a) => cmd::version::run(a, &cli.global).await,
         }
