@@ -157,8 +157,10 @@ pub struct UnitSpec {
     /// Where the unit goes; no targets means every cluster.
     #[serde(default)]
     pub targets: Vec<TargetSpec>,
+    /// Units (by name) or objects (`{apiVersion, kind, name, namespace}`)
+    /// that must be converged / healthy before this unit is applied.
     #[serde(default)]
-    pub depends_on: Vec<String>,
+    pub depends_on: Vec<Dependency>,
     /// Flux `targetNamespace`.
     #[serde(default)]
     pub target_namespace: Option<String>,
@@ -205,6 +207,34 @@ pub struct TargetSpec {
     pub variables: BTreeMap<String, String>,
 }
 
+/// What a unit waits for.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Dependency {
+    Unit(String),
+    Object(ObjectDep),
+}
+
+/// An object that must be healthy (kstatus, or the unit's custom rules).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectDep {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+impl std::fmt::Display for ObjectDep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
 pub enum SelectorSpec {
@@ -245,6 +275,28 @@ impl TargetSpec {
 }
 
 impl UnitSpec {
+    /// The units this unit depends on.
+    pub fn unit_dependencies(&self) -> Vec<String> {
+        self.depends_on
+            .iter()
+            .filter_map(|d| match d {
+                Dependency::Unit(u) => Some(u.clone()),
+                Dependency::Object(_) => None,
+            })
+            .collect()
+    }
+
+    /// The objects that must be healthy before this unit applies.
+    pub fn object_dependencies(&self) -> Vec<ObjectDep> {
+        self.depends_on
+            .iter()
+            .filter_map(|d| match d {
+                Dependency::Object(o) => Some(o.clone()),
+                Dependency::Unit(_) => None,
+            })
+            .collect()
+    }
+
     /// The target that applies to `cluster` (the first matching one), or
     /// `None` if the unit does not go there.
     pub fn target_for(&self, cluster: &ClusterSpec) -> Option<Option<&TargetSpec>> {
@@ -414,7 +466,7 @@ impl Fleet {
             // Units from Flux cluster directories are only known after
             // rendering; without any, every dependency must be a fleet unit.
             let has_flux = self.clusters.iter().any(|c| c.flux_path.is_some());
-            for d in &u.depends_on {
+            for d in &u.unit_dependencies() {
                 if !names.contains(d.as_str()) && !has_flux {
                     bail!("{at}: dependsOn names {d}, which is not a unit");
                 }
@@ -453,10 +505,9 @@ impl Fleet {
                 .iter()
                 .map(|u| {
                     let deps = u
-                        .depends_on
-                        .iter()
-                        .filter(|d| names.contains(d.as_str()))
-                        .cloned();
+                        .unit_dependencies()
+                        .into_iter()
+                        .filter(|d| names.contains(d.as_str()));
                     (u.name.clone(), deps.collect())
                 })
                 .collect::<Vec<_>>(),
@@ -685,6 +736,24 @@ mod tests {
         ))
         .unwrap_err();
         assert!(format!("{e:#}").contains("names cluster ghost"), "{e:#}");
+    }
+
+    #[test]
+    fn depends_on_takes_units_and_objects() {
+        let f = parse(&format!(
+            "{HEAD}units:\n- name: db\n  path: db\n- name: app\n  path: app\n  dependsOn:\n  - db\n  - {{apiVersion: apps/v1, kind: Deployment, name: db, namespace: data}}\n"
+        ))
+        .unwrap();
+        let app = &f.units[1];
+        assert_eq!(app.unit_dependencies(), ["db"]);
+        let objs = app.object_dependencies();
+        assert_eq!(objs.len(), 1);
+        assert_eq!(objs[0].to_string(), "Deployment/data/db");
+        let e = parse(&format!(
+            "{HEAD}units:\n- name: app\n  path: app\n  dependsOn: [{{kind: Deployment}}]\n"
+        ))
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("units[0] (app)"), "{e:#}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Flux directory adds the units its Flux `Kustomization`s describe,
 //! recursively. Renders are shared across clusters through [`RenderCache`].
 
-use crate::config::{ClusterSpec, Fleet, ROOT_SOURCE, Renderer, parse_duration};
+use crate::config::{ClusterSpec, Fleet, ObjectDep, ROOT_SOURCE, Renderer, parse_duration};
 use crate::flux::{self, FluxKustomization};
 use crate::render::{RenderCache, RenderSpec, Substitution};
 use flotilla_health::CustomRules;
@@ -29,6 +29,10 @@ pub struct DesiredUnit {
     /// The rendered objects, or why there are none.
     pub objects: Result<Arc<Vec<Value>>, String>,
     pub depends_on: Vec<String>,
+    /// Objects that must be healthy before the unit applies.
+    pub wait_for: Vec<ObjectDep>,
+    /// Objects that must be healthy after it applied (Flux `healthChecks`).
+    pub health_checks: Vec<ObjectDep>,
     pub wait: bool,
     pub timeout: Duration,
     pub prune: bool,
@@ -215,7 +219,9 @@ fn fleet_unit(
         dir: PathBuf::from(&path),
         revision: None,
         objects: Err(String::new()),
-        depends_on: spec.depends_on.clone(),
+        depends_on: spec.unit_dependencies(),
+        wait_for: spec.object_dependencies(),
+        health_checks: vec![],
         wait: spec.wait.unwrap_or(true),
         timeout: spec
             .timeout
@@ -369,6 +375,8 @@ fn flux_units(
             revision: None,
             objects: Err(String::new()),
             depends_on: k.spec.depends_on.iter().map(|d| d.name.clone()).collect(),
+            wait_for: vec![],
+            health_checks: vec![],
             wait: k.spec.wait || !k.spec.health_checks.is_empty(),
             timeout: k
                 .spec
@@ -385,6 +393,20 @@ fn flux_units(
             unit.objects = Err(format!("{e:#}"));
             units.push(unit);
             continue;
+        }
+        match k
+            .spec
+            .health_checks
+            .iter()
+            .map(|h| serde_json::from_value::<ObjectDep>(h.clone()))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(checks) => unit.health_checks = checks,
+            Err(e) => {
+                unit.objects = Err(format!("Flux Kustomization {}: healthChecks: {e}", k.id()));
+                units.push(unit);
+                continue;
+            }
         }
         if !k.spec.health_check_exprs.is_empty() {
             match CustomRules::new(&k.spec.health_check_exprs) {
@@ -555,6 +577,8 @@ fn error_unit(name: &str, origin: &str, e: String) -> DesiredUnit {
         revision: None,
         objects: Err(e),
         depends_on: vec![],
+        wait_for: vec![],
+        health_checks: vec![],
         wait: false,
         timeout: DEFAULT_TIMEOUT,
         prune: false,

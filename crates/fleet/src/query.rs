@@ -231,6 +231,8 @@ mod tests {
                 revision: Some("main@sha1:abc".into()),
                 objects: Ok(Arc::new(objects)),
                 depends_on: vec![],
+                wait_for: vec![],
+                health_checks: vec![],
                 wait: false,
                 timeout: std::time::Duration::ZERO,
                 prune: true,

@@ -2,7 +2,7 @@
 //! cluster in its own task with its own connection; one cluster's failure
 //! or unreachability never blocks another.
 
-use crate::config::{ClusterSpec, Fleet};
+use crate::config::{ClusterSpec, Fleet, ObjectDep};
 use crate::connect;
 use crate::desired::{ClusterDesired, DesiredUnit};
 use flotilla_engine::{
@@ -599,6 +599,14 @@ async fn sync_unit(
             .push(u.objects.as_ref().err().cloned().unwrap_or_default());
         return out;
     };
+    if !u.wait_for.is_empty()
+        && let Err(e) = wait_healthy(handle, &u.wait_for, u.timeout, u.rules.as_deref()).await
+    {
+        out.outcome = "skipped".into();
+        out.problems.push(format!("waiting for dependencies: {e}"));
+        out.duration_ms = started.elapsed().as_millis();
+        return out;
+    }
     let apply_opts = ApplyOptions {
         prune: u.prune,
         force_conflicts: opts.force_conflicts,
@@ -627,12 +635,84 @@ async fn sync_unit(
             }
             if report.succeeded() {
                 out.outcome = "converged".into();
+                if opts.wait
+                    && !u.health_checks.is_empty()
+                    && let Err(e) =
+                        wait_healthy(handle, &u.health_checks, u.timeout, u.rules.as_deref()).await
+                {
+                    out.outcome = "failed".into();
+                    out.problems.push(format!("health checks: {e}"));
+                }
             }
         }
         Err(e) => out.problems.push(format!("{e:#}")),
     }
     out.duration_ms = started.elapsed().as_millis();
     out
+}
+
+/// Poll `objects` until every one is healthy (Current), or fail after
+/// `timeout` naming those that are not, with their status.
+pub async fn wait_healthy(
+    handle: &ClusterHandle,
+    objects: &[ObjectDep],
+    timeout: Duration,
+    rules: Option<&flotilla_health::CustomRules>,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let mut waiting = Vec::new();
+        for o in objects {
+            match object_health(handle, o, rules).await {
+                Ok(None) => {}
+                Ok(Some(why)) => waiting.push(format!("{o}: {why}")),
+                Err(e) => return Err(format!("{o}: {e}")),
+            }
+        }
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "not healthy after {}s: {}",
+                timeout.as_secs(),
+                waiting.join("; ")
+            ));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// `None` when the object is Current; otherwise why not.
+async fn object_health(
+    handle: &ClusterHandle,
+    o: &ObjectDep,
+    rules: Option<&flotilla_health::CustomRules>,
+) -> Result<Option<String>, String> {
+    let (group, _) = flotilla_model::group_version(&o.api_version);
+    let resources = handle.resources().await.map_err(|e| format!("{e:#}"))?;
+    let info = match resources.resolve_group_kind(group, &o.kind) {
+        Some(i) => i.clone(),
+        None => return Ok(Some(format!("kind {} is not served", o.api_version))),
+    };
+    let ar = info.api_resource();
+    let api: kube::Api<kube::api::DynamicObject> = match (&o.namespace, info.namespaced) {
+        (Some(ns), true) => kube::Api::namespaced_with(handle.client().clone(), ns, &ar),
+        _ => kube::Api::all_with(handle.client().clone(), &ar),
+    };
+    let live = api.get_opt(&o.name).await.map_err(|e| e.to_string())?;
+    let Some(live) = live else {
+        return Ok(Some("not found".into()));
+    };
+    let value = serde_json::to_value(live).map_err(|e| e.to_string())?;
+    let health = match rules {
+        Some(r) if r.covers(group, &o.kind) => r.compute(&value).map_err(|e| e.to_string())?,
+        _ => flotilla_health::compute(&value),
+    };
+    Ok((health.status != flotilla_health::Status::Current)
+        .then(|| format!("{} {}", health.status.as_str(), health.message)))
 }
 
 /// One cell of the status matrix.

@@ -565,7 +565,12 @@ async fn a_flux_layout_syncs_without_flux_installed() {
         let env = if i == 0 { "staging" } else { "production" };
         repo.write(
             &format!("clusters/{}/infra.yaml", c.name),
-            &ks(&infra, "./infrastructure", "", ""),
+            &ks(
+                &infra,
+                "./infrastructure",
+                "",
+                &format!("  healthChecks:\n  - {{apiVersion: v1, kind: Namespace, name: {ns}}}\n"),
+            ),
         );
         repo.write(
             &format!("clusters/{}/apps.yaml", c.name),
@@ -635,6 +640,73 @@ async fn a_flux_layout_syncs_without_flux_installed() {
         &clusters,
         std::slice::from_ref(&ns),
         &[infra, apps],
+        &fleet_name,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_unit_waits_for_named_objects_to_be_healthy() {
+    let Some(clusters) = three() else { return };
+    let clusters = &clusters[..1];
+    let id = run_id();
+    let ns = format!("fleet-objdep-{id}");
+    let (db, app, orphan) = (
+        format!("db-{id}"),
+        format!("app-{id}"),
+        format!("orphan-{id}"),
+    );
+    let fleet_name = format!("objdep-{id}");
+    let repo = Repo::new();
+    repo.write(
+        "db/all.yaml",
+        &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: db\n  namespace: {ns}\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: db}}\n  template:\n    metadata:\n      labels: {{app: db}}\n    spec:\n      containers:\n      - name: db\n        image: postgres:16\n"),
+    );
+    repo.write(
+        "app/cm.yaml",
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: {ns}\n"),
+    );
+    repo.write(
+        "orphan/cm.yaml",
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: orphan\n  namespace: {ns}\n"),
+    );
+    // `db` does not wait for its own health; `app` waits for the Deployment
+    // by name; `orphan` waits for an object that never appears.
+    repo.write(
+        "flotilla.yaml",
+        &format!(
+            "apiVersion: flotilla.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: {fleet_name}}}\n{}units:\n\
+             - {{name: {db}, path: db, wait: false}}\n\
+             - name: {app}\n  path: app\n  timeout: 2m\n  dependsOn: [{db}, {{apiVersion: apps/v1, kind: Deployment, name: db, namespace: {ns}}}]\n\
+             - name: {orphan}\n  path: orphan\n  timeout: 3s\n  dependsOn: [{db}, {{apiVersion: apps/v1, kind: Deployment, name: ghost, namespace: {ns}}}]\n",
+            clusters_yaml(clusters, |i| clusters[i].kubeconfig.clone(), None)
+        ),
+    );
+    let outcome = async {
+        let (r, _) = sync(repo.fleet()).await;
+        let c = &r.clusters[0];
+        let outcome = |n: &str| c.units.iter().find(|u| u.unit == n).unwrap().clone();
+        assert_eq!(outcome(&db).outcome, "converged", "{}", describe(&r));
+        assert_eq!(outcome(&app).outcome, "converged", "{}", describe(&r));
+        let orphan_result = outcome(&orphan);
+        assert_eq!(orphan_result.outcome, "skipped", "{}", describe(&r));
+        assert!(
+            orphan_result.problems[0].contains("Deployment/")
+                && orphan_result.problems[0].contains("not found"),
+            "{:?}",
+            orphan_result.problems
+        );
+        // When `app` was applied, the Deployment it waited for was available.
+        let dep = deployment(&clusters[0], &ns, "db").await.unwrap();
+        assert_eq!(dep.status.and_then(|s| s.available_replicas), Some(2));
+        assert!(configmap(&clusters[0], &ns, "app").await.is_some());
+        assert!(configmap(&clusters[0], &ns, "orphan").await.is_none());
+    };
+    outcome.await;
+    cleanup(
+        clusters,
+        std::slice::from_ref(&ns),
+        &[db, app, orphan],
         &fleet_name,
     )
     .await;
