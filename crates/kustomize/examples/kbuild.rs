@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let mut options = BuildOptions::default();
+    let mut options = BuildOptions {
+        parallel: true,
+        ..BuildOptions::default()
+    };
     let mut dir = PathBuf::from(".");
     for arg in std::env::args().skip(1) {
         match arg.as_str() {

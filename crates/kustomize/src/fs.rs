@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 /// A read-only file tree.
-pub trait FileSystem {
+pub trait FileSystem: Sync {
     /// The whole content of a regular file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// The names of a directory's entries, sorted.

@@ -58,8 +58,11 @@ pub enum Reorder {
 pub struct BuildOptions {
     pub load_restrictor: LoadRestrictor,
     pub reorder: Reorder,
-    /// `--reorder` was given explicitly (kustomize only warns about it).
+    /// Add `app.kubernetes.io/managed-by` (`--enable-managedby-label`).
     pub enable_managed_by_label: bool,
+    /// Build sibling bases on several threads. The output is identical
+    /// either way; only the time differs.
+    pub parallel: bool,
 }
 
 /// The value kustomize puts into `app.kubernetes.io/managed-by`.
@@ -97,10 +100,13 @@ pub fn build_with(
         )));
     }
     let session = target::Session {
-        merge_cache: RefCell::new(fieldspec::MergeCache::default()),
+        merge_cache: std::sync::Arc::new(std::sync::Mutex::new(fieldspec::MergeCache::default())),
+        schema: RefCell::new(target::SchemaState {
+            schema: std::sync::Arc::new(flotilla_patch::MergeSchema::builtin()),
+            set: false,
+        }),
+        parallel: options.parallel,
         _fs: std::marker::PhantomData,
-        schema: RefCell::new(std::rc::Rc::new(flotilla_patch::MergeSchema::builtin())),
-        schema_set: RefCell::new(false),
     };
     let ldr = loader::Loader {
         fs,

@@ -15,16 +15,42 @@ use crate::vars::{self, Var};
 use flotilla_patch::MergeSchema;
 use serde_json::Value;
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-/// State shared by every directory of one build.
+/// The merge schema in effect, and whether some kustomization already chose
+/// it (kustomize: the first `openapi` setting wins, the top level always).
+#[derive(Clone)]
+pub struct SchemaState {
+    pub schema: Arc<MergeSchema>,
+    pub set: bool,
+}
+
+impl SchemaState {
+    fn same(&self, other: &SchemaState) -> bool {
+        Arc::ptr_eq(&self.schema, &other.schema) && self.set == other.set
+    }
+}
+
+/// State of one build, as seen from one thread.
 pub struct Session<'a> {
-    pub merge_cache: RefCell<MergeCache>,
-    /// Shared: every directory's patches read it, few ever change it.
-    pub schema: RefCell<std::rc::Rc<MergeSchema>>,
-    /// Whether a custom OpenAPI schema was already loaded (first one wins).
-    pub schema_set: RefCell<bool>,
+    /// Memoised field-spec merges, shared by all threads of the build.
+    pub merge_cache: Arc<Mutex<MergeCache>>,
+    pub schema: RefCell<SchemaState>,
+    /// Whether sibling bases may be built on several threads.
+    pub parallel: bool,
     pub _fs: std::marker::PhantomData<&'a ()>,
+}
+
+impl Session<'_> {
+    fn merge_tc(
+        &self,
+        a: &Arc<TransformerConfig>,
+        b: &Arc<TransformerConfig>,
+    ) -> Result<Arc<TransformerConfig>, KustomizeError> {
+        let mut cache = self.merge_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.merge(a, b)
+    }
 }
 
 #[derive(Default)]
@@ -46,12 +72,8 @@ impl Accumulator {
         }
     }
 
-    fn merge(
-        &mut self,
-        other: Accumulator,
-        cache: &RefCell<MergeCache>,
-    ) -> Result<(), KustomizeError> {
-        self.tc = cache.borrow_mut().merge(&self.tc, &other.tc)?;
+    fn merge(&mut self, other: Accumulator, session: &Session) -> Result<(), KustomizeError> {
+        self.tc = session.merge_tc(&self.tc, &other.tc)?;
         for v in other.vars {
             vars::add_var(&mut self.vars, v)?;
         }
@@ -288,7 +310,7 @@ impl<'a, 's> Target<'a, 's> {
             Some(p) => Some(self.ldr.load_string(p)?),
             None => None,
         };
-        if *self.session.schema_set.borrow() && !reset {
+        if self.session.schema.borrow().set && !reset {
             return Ok(());
         }
         if let (Some(p), Some(text)) = (path, text) {
@@ -314,8 +336,10 @@ impl<'a, 's> Target<'a, 's> {
             schema
                 .add_openapi(&json)
                 .map_err(|e| KustomizeError::new(format!("loading OpenAPI schema '{p}': {e}")))?;
-            *self.session.schema.borrow_mut() = std::rc::Rc::new(schema);
-            *self.session.schema_set.borrow_mut() = true;
+            *self.session.schema.borrow_mut() = SchemaState {
+                schema: Arc::new(schema),
+                set: true,
+            };
             return Ok(());
         }
         if version.is_empty() {
@@ -326,8 +350,10 @@ impl<'a, 's> Target<'a, 's> {
                 "the specified OpenAPI version is not built in",
             ));
         }
-        *self.session.schema.borrow_mut() = std::rc::Rc::new(MergeSchema::builtin());
-        *self.session.schema_set.borrow_mut() = true;
+        *self.session.schema.borrow_mut() = SchemaState {
+            schema: Arc::new(MergeSchema::builtin()),
+            set: true,
+        };
         Ok(())
     }
 
@@ -361,9 +387,7 @@ impl<'a, 's> Target<'a, 's> {
         };
         acc.tc = self
             .session
-            .merge_cache
-            .borrow_mut()
-            .merge(&acc.tc, &tconfig)
+            .merge_tc(&acc.tc, &tconfig)
             .ctx("merging config")?;
         let mut crd_tc = TransformerConfig::default();
         for crd in &self.k.crds.clone() {
@@ -375,16 +399,14 @@ impl<'a, 's> Target<'a, 's> {
                 .map_err(|e| KustomizeError::new(format!("{crd}: {}", e.message)))?;
             for d in docs {
                 crate::crds::add_crd_config(&mut crd_tc, &d)?;
-                let _ = std::rc::Rc::make_mut(&mut self.session.schema.borrow_mut()).add_crd(&d);
+                let _ = Arc::make_mut(&mut self.session.schema.borrow_mut().schema).add_crd(&d);
             }
         }
         if !crd_tc.is_empty() {
             let crd_tc = Arc::new(crd_tc);
             acc.tc = self
                 .session
-                .merge_cache
-                .borrow_mut()
-                .merge(&acc.tc, &crd_tc)
+                .merge_tc(&acc.tc, &crd_tc)
                 .ctx("merging CRDs")?;
         }
         self.run_generators(&mut acc)?;
@@ -425,7 +447,32 @@ impl<'a, 's> Target<'a, 's> {
         mut acc: Accumulator,
         paths: &[String],
     ) -> Result<Accumulator, KustomizeError> {
-        for path in paths {
+        let mut prebuilt = if self.session.parallel {
+            self.prebuild_bases(paths)
+        } else {
+            Vec::new()
+        };
+        // Whether a base built earlier in this list changed the schema state,
+        // which invalidates bases prebuilt with the old state.
+        let mut schema_moved = false;
+        for (index, path) in paths.iter().enumerate() {
+            if let Some(slot) = prebuilt.get_mut(index).and_then(Option::take)
+                && !schema_moved
+            {
+                let (built, start, end) = slot;
+                let sub_acc = built.ctx(format!(
+                    "accumulation err='accumulating resources from '{path}'"
+                ))?;
+                acc.merge(sub_acc, self.session).ctx(format!(
+                    "accumulation err='accumulating resources from '{path}': recursed merging from path '{}'",
+                    self.ldr.resolve(path).display()
+                ))?;
+                if !start.same(&end) {
+                    *self.session.schema.borrow_mut() = end;
+                    schema_moved = true;
+                }
+                continue;
+            }
             if is_remote(path) {
                 return Err(KustomizeError::new(format!(
                     "{}: resource '{path}': remote resources are not supported yet",
@@ -467,6 +514,76 @@ impl<'a, 's> Target<'a, 's> {
             }
         }
         Ok(acc)
+    }
+
+    /// Build the directory entries of `paths` (bases) on several threads.
+    /// Slot `i` holds base `i`'s result with the schema state before and
+    /// after; entries that are not directories stay `None`.
+    #[allow(clippy::type_complexity)]
+    fn prebuild_bases(
+        &self,
+        paths: &[String],
+    ) -> Vec<
+        Option<(
+            Result<Accumulator, KustomizeError>,
+            SchemaState,
+            SchemaState,
+        )>,
+    > {
+        let dirs: Vec<usize> = paths
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                !is_remote(p)
+                    && self.ldr.fs.kind(&self.ldr.resolve(p)) == Some(crate::fs::EntryKind::Dir)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(dirs.len());
+        if threads < 2 {
+            return Vec::new();
+        }
+        let start = self.session.schema.borrow().clone();
+        let slots: Vec<Mutex<Option<_>>> = paths.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let cache = self.session.merge_cache.clone();
+        let parent = BaseParent {
+            ldr: self.ldr.clone(),
+            build_metadata: self.k.build_metadata.clone(),
+            origin: self.origin.clone(),
+        };
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                let work = || loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = dirs.get(n) else { break };
+                    let session = Session {
+                        merge_cache: cache.clone(),
+                        schema: RefCell::new(start.clone()),
+                        parallel: false,
+                        _fs: std::marker::PhantomData,
+                    };
+                    let built = build_base(&session, &parent, &paths[i]);
+                    let end = session.schema.borrow().clone();
+                    *slots[i].lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some((built, start.clone(), end));
+                };
+                if std::thread::Builder::new()
+                    .spawn_scoped(scope, work)
+                    .is_err()
+                {
+                    // No thread: the remaining bases are built in order below.
+                    break;
+                }
+            }
+        });
+        slots
+            .into_iter()
+            .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .collect()
     }
 
     fn accumulate_directory(
@@ -515,7 +632,7 @@ impl<'a, 's> Target<'a, 's> {
                 root.display()
             ))?;
             let mut acc = acc;
-            acc.merge(sub_acc, &self.session.merge_cache)
+            acc.merge(sub_acc, self.session)
                 .ctx(format!("recursed merging from path '{}'", root.display()))?;
             Ok(acc)
         }
@@ -681,7 +798,7 @@ impl<'a, 's> Target<'a, 's> {
         let k = self.k.clone();
         let kfile = self.kfile();
         let tc = acc.tc.clone();
-        let schema = std::rc::Rc::clone(&self.session.schema.borrow());
+        let schema = self.session.schema.borrow().schema.clone();
         let trans_origin = self.origin.as_ref().map(|o| o.configured(&self.file_name));
         let note = |acc: &mut Accumulator, kind: &str| {
             if let Some(o) = &trans_origin {
@@ -940,6 +1057,41 @@ fn iam_policy(cfg: &Value) -> Result<Resource, KustomizeError> {
         "kind": "ServiceAccount",
         "metadata": Value::Object(md),
     })))
+}
+
+/// What building a base needs from the kustomization that lists it.
+struct BaseParent<'a> {
+    ldr: Loader<'a>,
+    build_metadata: Vec<String>,
+    origin: Option<origin::OriginCtx>,
+}
+
+/// Build one base (a `resources:` directory) into its own accumulator.
+fn build_base(
+    session: &Session,
+    parent: &BaseParent,
+    path: &str,
+) -> Result<Accumulator, KustomizeError> {
+    let ldr = parent.ldr.child(path)?;
+    let root = ldr.root.clone();
+    let mut sub = Target::load(session, ldr).ctx(format!(
+        "couldn't make target for path '{}'",
+        root.display()
+    ))?;
+    sub.k.build_metadata = parent.build_metadata.clone();
+    sub.origin = parent.origin.as_ref().map(|o| o.child(path));
+    sub.set_openapi(false)
+        .map_err(|e| e.in_file(&sub.kfile()))?;
+    if sub.k.kind == "Component" {
+        return Err(KustomizeError::new(format!(
+            "expected kind != 'Component' for path '{}'",
+            root.display()
+        )));
+    }
+    sub.accumulate(Accumulator::new()).ctx(format!(
+        "recursed accumulation of path '{}'",
+        root.display()
+    ))
 }
 
 /// kustomize's CopyMergeMetaDataFieldsFrom (+ data merge for `merge`).

@@ -78,6 +78,24 @@ fn run_case(dir: &Path) -> Result_ {
     }
     let build_dir = root.join(meta["build_dir"].as_str().unwrap_or("."));
     let result = std::panic::catch_unwind(|| build_with(&fs, &build_dir, &opts));
+    // Building bases on several threads must not change anything.
+    let parallel_opts = BuildOptions {
+        parallel: true,
+        ..opts.clone()
+    };
+    let parallel = std::panic::catch_unwind(|| build_with(&fs, &build_dir, &parallel_opts));
+    let same = match (&result, &parallel) {
+        (Ok(Ok(a)), Ok(Ok(b))) => a == b,
+        (Ok(Err(a)), Ok(Err(b))) => a.to_string() == b.to_string(),
+        _ => false,
+    };
+    if !same {
+        return Result_ {
+            name,
+            outcome: Outcome::Mismatch,
+            detail: "parallel build differs from sequential build".into(),
+        };
+    }
     let result = match result {
         Ok(r) => r,
         Err(_) => {

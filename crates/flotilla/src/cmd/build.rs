@@ -60,6 +60,8 @@ pub async fn run(args: Args, _global: &Global) -> anyhow::Result<ExitCode> {
             ReorderArg::None => Reorder::None,
         },
         enable_managed_by_label: args.enable_managedby_label,
+        // Sibling bases render on all cores; the output is the same.
+        parallel: true,
     };
     let text = flotilla_kustomize::build_to_string(&args.dir, &options)?;
     match &args.output {
