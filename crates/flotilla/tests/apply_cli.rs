@@ -281,3 +281,68 @@ fn killed_mid_apply_the_next_run_converges() {
     );
     cleanup(&kc, &ns_unit);
 }
+
+#[test]
+fn wait_reports_health_and_exit_codes() {
+    let Some(kc) = kubeconfig() else { return };
+    let ns = unique("cli-wait");
+    let deployment = |name: &str, extra: &str| {
+        format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  replicas: 1\n{extra}  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n"
+        )
+    };
+    let good = manifests(&ns, &[]) + &deployment("web", "");
+    let o = flotilla(
+        &kc,
+        &[
+            "apply",
+            "-f",
+            "-",
+            "--unit",
+            &ns,
+            "--wait",
+            "--timeout",
+            "90s",
+        ],
+        Some(&good),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(&format!("Current     Deployment/{ns}/web"))
+            && out.contains("all 2 objects are Current"),
+        "{}",
+        text(&o)
+    );
+
+    // Never schedulable, 3 s progress deadline: Failed, exit code 3 (not converged).
+    let stuck = good.clone()
+        + &deployment("stuck", "  progressDeadlineSeconds: 3\n")
+            .replace("    spec:\n      containers:", "    spec:\n      nodeSelector: {flotilla.dev/no-such-node: \"true\"}\n      containers:");
+    let o = flotilla(
+        &kc,
+        &[
+            "apply",
+            "-f",
+            "-",
+            "--unit",
+            &ns,
+            "--wait",
+            "--timeout",
+            "90s",
+            "-o",
+            "json",
+        ],
+        Some(&stuck),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let objects = report["health"]["objects"].as_array().unwrap();
+    let stuck_health = objects
+        .iter()
+        .find(|h| h["object"] == format!("Deployment/{ns}/stuck"))
+        .unwrap();
+    assert_eq!(stuck_health["status"], "Failed", "{report}");
+    assert_eq!(report["health"]["timedOut"], false, "{report}");
+    cleanup(&kc, &ns);
+}
