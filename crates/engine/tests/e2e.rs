@@ -661,3 +661,47 @@ async fn noop_reapply_of_listed_objects_sends_no_writes() {
         r.requests
     );
 }
+
+/// An inventory larger than one chunk is written in several ConfigMaps,
+/// grows and shrinks, and reads back whole.
+#[tokio::test]
+async fn inventory_spans_chunks_and_shrinks() {
+    let Some((_c, ns, h)) = setup("e2e-chunks").await else {
+        return;
+    };
+    let n = &ns.name;
+    let objects: Vec<Value> = (0..1250).map(|i| cm(n, &format!("c{i:04}"), "v")).collect();
+    let r = h
+        .apply(&Unit::new(n.clone(), objects.clone()), &apply_prune())
+        .await
+        .unwrap();
+    assert!(
+        r.failures.is_empty(),
+        "{:?}",
+        &r.failures[..r.failures.len().min(3)]
+    );
+    let chunks = |h: &ClusterHandle| {
+        let api = configmaps(h.client(), "flotilla-system");
+        let unit = n.clone();
+        async move {
+            api.list(&kube::api::ListParams::default().labels(&format!("flotilla.dev/unit={unit}")))
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!(chunks(&h).await, 2);
+    assert_eq!(h.inventory(n).await.unwrap().unwrap().len(), 1250);
+    let r = h
+        .apply(
+            &Unit::new(n.clone(), objects[..900].to_vec()),
+            &apply_prune(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.pruned.len(), 350);
+    assert_eq!(chunks(&h).await, 1, "the emptied chunk is deleted");
+    assert_eq!(h.inventory(n).await.unwrap().unwrap().len(), 900);
+    assert_eq!(names_in_unit(&h, n, n).await.len(), 900);
+}
