@@ -48,6 +48,17 @@ pub struct Fleet {
     pub clusters: Vec<ClusterSpec>,
     pub sources: Vec<SourceSpec>,
     pub units: Vec<UnitSpec>,
+    pub sops: SopsSpec,
+}
+
+/// Where SOPS age identities come from, besides sops' own environment
+/// variables and default paths (`SOPS_AGE_KEY_FILE`, ...).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SopsSpec {
+    /// age identity files (relative to the fleet file).
+    #[serde(default)]
+    pub age_key_files: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -361,6 +372,7 @@ impl Fleet {
                 "clusters",
                 "sources",
                 "units",
+                "sops",
             ]
             .contains(&key.as_str())
             {
@@ -379,7 +391,13 @@ impl Fleet {
         };
         flotilla_engine::unit::validate_name(&name)
             .map_err(|e| anyhow!("fleet file {where_}: metadata.name: {e}"))?;
+        let sops: SopsSpec = match map.get("sops") {
+            None | Some(Value::Null) => SopsSpec::default(),
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|e| anyhow!("fleet file {where_}: sops: {e}"))?,
+        };
         let fleet = Fleet {
+            sops,
             name,
             file: file.to_path_buf(),
             dir: dir.to_path_buf(),

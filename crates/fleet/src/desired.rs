@@ -5,7 +5,7 @@
 
 use crate::config::{ClusterSpec, Fleet, ObjectDep, ROOT_SOURCE, Renderer, parse_duration};
 use crate::flux::{self, FluxKustomization};
-use crate::render::{RenderCache, RenderSpec, Substitution};
+use crate::render::{Decryptor, RenderCache, RenderSpec, Substitution};
 use flotilla_health::CustomRules;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -81,9 +81,10 @@ pub fn resolve(
             .or_insert_with(|| source_root(fleet, name))
             .clone()
     };
+    let keys = Decryptor::new(fleet);
     clusters
         .iter()
-        .map(|c| resolve_cluster(fleet, c, cache, &mut source))
+        .map(|c| resolve_cluster(fleet, c, cache, &keys, &mut source))
         .collect()
 }
 
@@ -91,6 +92,7 @@ fn resolve_cluster(
     fleet: &Fleet,
     cluster: &ClusterSpec,
     cache: &RenderCache,
+    keys: &Decryptor,
     source: &mut dyn FnMut(&str) -> Result<SourceRoot, String>,
 ) -> ClusterDesired {
     let cvars = cluster_variables(cluster);
@@ -106,17 +108,19 @@ fn resolve_cluster(
             deferred.push((spec, target));
             continue;
         }
-        let u = fleet_unit(fleet, cluster, spec, target, &cvars, &pool, cache, source);
+        let u = fleet_unit(fleet, spec, target, &cvars, &pool, cache, keys, source);
         if let Ok(objs) = &u.objects {
             pool.extend(objs.iter().cloned());
         }
         units.push(u);
     }
     if cluster.flux_path.is_some() {
-        flux_units(fleet, cluster, &cvars, &mut pool, &mut units, cache, source);
+        flux_units(
+            fleet, cluster, &cvars, &mut pool, &mut units, cache, keys, source,
+        );
     }
     for (spec, target) in deferred {
-        let u = fleet_unit(fleet, cluster, spec, target, &cvars, &pool, cache, source);
+        let u = fleet_unit(fleet, spec, target, &cvars, &pool, cache, keys, source);
         units.push(u);
     }
     order_units(cluster, units)
@@ -200,12 +204,12 @@ pub fn cluster_variables(cluster: &ClusterSpec) -> BTreeMap<String, String> {
 #[allow(clippy::too_many_arguments)]
 fn fleet_unit(
     fleet: &Fleet,
-    cluster: &ClusterSpec,
     spec: &crate::config::UnitSpec,
     target: Option<&crate::config::TargetSpec>,
     cvars: &BTreeMap<String, String>,
     pool: &[Value],
     cache: &RenderCache,
+    keys: &Decryptor,
     source: &mut dyn FnMut(&str) -> Result<SourceRoot, String>,
 ) -> DesiredUnit {
     let path = target
@@ -271,18 +275,23 @@ fn fleet_unit(
         target_namespace: spec.target_namespace.clone(),
         name_prefix: spec.name_prefix.clone(),
         substitution,
+        // SOPS-encrypted files are decrypted as they are read.
+        decrypt: true,
         ..Default::default()
     };
-    unit.objects = rendered(cache, &render_spec, &cluster.name);
+    unit.objects = rendered(cache, &render_spec, keys).and_then(|objs| match encrypted(&objs) {
+        Some(o) => Err(format!("{o} is still SOPS-encrypted after the build")),
+        None => Ok(objs),
+    });
     unit
 }
 
 fn rendered(
     cache: &RenderCache,
     spec: &RenderSpec,
-    _cluster: &str,
+    keys: &Decryptor,
 ) -> Result<Arc<Vec<Value>>, String> {
-    match cache.render(spec).as_ref() {
+    match cache.render(spec, keys).as_ref() {
         Ok(objs) => Ok(Arc::new(objs.clone())),
         Err(e) => Err(e.clone()),
     }
@@ -307,6 +316,7 @@ fn lookup_vars(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Walk a cluster's Flux directory: every Flux Kustomization found becomes a
 /// unit, and the Kustomizations its path renders are walked in turn.
 fn flux_units(
@@ -316,6 +326,7 @@ fn flux_units(
     pool: &mut Vec<Value>,
     units: &mut Vec<DesiredUnit>,
     cache: &RenderCache,
+    keys: &Decryptor,
     source: &mut dyn FnMut(&str) -> Result<SourceRoot, String>,
 ) {
     let flux_path = cluster.flux_path.clone().unwrap_or_default();
@@ -338,7 +349,7 @@ fn flux_units(
             dir: root_dir.clone(),
             ..Default::default()
         },
-        &cluster.name,
+        keys,
     );
     let root_objects = match root_render {
         Ok(o) => o,
@@ -468,8 +479,13 @@ fn flux_units(
             patches: k.spec.patches.clone(),
             images: k.spec.images.clone(),
             substitution: substitution.map(|(s, _)| s),
+            decrypt: k
+                .spec
+                .decryption
+                .as_ref()
+                .is_some_and(|d| d["provider"] == "sops"),
         };
-        let objects = match rendered(cache, &spec, &cluster.name) {
+        let objects = match rendered(cache, &spec, keys) {
             Ok(o) => o,
             Err(e) => {
                 unit.objects = Err(e);
@@ -486,7 +502,8 @@ fn flux_units(
             Err(h)
         } else if let Some(enc) = encrypted(&plain) {
             Err(format!(
-                "{enc} is SOPS-encrypted; decryption of Flux units is not wired in yet"
+                "{enc} is SOPS-encrypted but Flux Kustomization {} sets no spec.decryption (provider: sops)",
+                k.id()
             ))
         } else {
             Ok(Arc::new(plain.clone()))

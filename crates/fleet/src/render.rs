@@ -6,7 +6,7 @@
 //! kustomize-controller does), and `postBuild` substitution runs on each
 //! rendered object.
 
-use crate::config::Renderer;
+use crate::config::{Fleet, Renderer};
 use crate::subst;
 use flotilla_kustomize::{BuildOptions, DiskFs, FileSystem, LoadRestrictor, Reorder};
 use serde::Serialize;
@@ -30,6 +30,8 @@ pub struct RenderSpec {
     pub patches: Vec<Value>,
     pub images: Vec<Value>,
     pub substitution: Option<Substitution>,
+    /// Decrypt SOPS-encrypted files as kustomize reads them.
+    pub decrypt: bool,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -48,6 +50,82 @@ impl Serialize for Renderer {
     }
 }
 
+/// SOPS decryption of rendered objects, with identities loaded once, on
+/// first need: the fleet's `sops.ageKeyFiles` plus sops' environment.
+pub struct Decryptor {
+    files: Vec<PathBuf>,
+    ring: std::sync::OnceLock<Result<flotilla_secrets::sops::Keyring, String>>,
+}
+
+impl Default for Decryptor {
+    /// Identities from sops' environment and default paths only.
+    fn default() -> Decryptor {
+        Decryptor::with_key_files(vec![])
+    }
+}
+
+impl Decryptor {
+    pub fn new(fleet: &Fleet) -> Decryptor {
+        Decryptor::with_key_files(
+            fleet
+                .sops
+                .age_key_files
+                .iter()
+                .filter_map(|f| fleet.resolve_path(f).ok())
+                .collect(),
+        )
+    }
+
+    /// Identities from these age key files, plus sops' environment.
+    pub fn with_key_files(files: Vec<PathBuf>) -> Decryptor {
+        Decryptor {
+            files,
+            ring: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn keyring(&self) -> Result<&flotilla_secrets::sops::Keyring, String> {
+        self.ring
+            .get_or_init(|| {
+                let mut ring = flotilla_secrets::sops::Keyring::from_env()
+                    .map_err(|e| format!("loading SOPS keys: {e}"))?;
+                for f in &self.files {
+                    let text = std::fs::read_to_string(f)
+                        .map_err(|e| format!("reading age key file {}: {e}", f.display()))?;
+                    ring.add_age_keys(&text, &f.display().to_string())
+                        .map_err(|e| format!("age key file {}: {e}", f.display()))?;
+                }
+                Ok(ring)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The plaintext of a SOPS-encrypted manifest file (MAC verified), or
+    /// `None` when the file is not encrypted.
+    fn decrypt_file(&self, path: &Path, bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let format = if name.ends_with(".yaml") || name.ends_with(".yml") {
+            flotilla_secrets::sops::Format::Yaml
+        } else if name.ends_with(".json") {
+            flotilla_secrets::sops::Format::Json
+        } else {
+            return Ok(None);
+        };
+        let text = String::from_utf8_lossy(bytes);
+        if !(text.contains("ENC[") && text.contains("sops")) {
+            return Ok(None);
+        }
+        let ring = self.keyring()?;
+        let docs = flotilla_secrets::engine::decrypt_manifests(bytes, format, ring)
+            .map_err(|e| format!("{}: SOPS decryption failed: {e}", path.display()))?;
+        Ok(Some(flotilla_model::yaml::emit_stream(&docs).into_bytes()))
+    }
+}
+
 /// One render's outcome, shared.
 pub type Rendered = Arc<Result<Vec<Value>, String>>;
 
@@ -58,12 +136,12 @@ pub struct RenderCache {
 }
 
 impl RenderCache {
-    pub fn render(&self, spec: &RenderSpec) -> Rendered {
+    pub fn render(&self, spec: &RenderSpec, keys: &Decryptor) -> Rendered {
         let key = serde_json::to_string(spec).unwrap_or_default();
         if let Some(hit) = self.done.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return hit;
         }
-        let result = Arc::new(render(spec));
+        let result = Arc::new(render(spec, keys));
         if let Ok(mut m) = self.done.lock() {
             m.insert(key, result.clone());
         }
@@ -81,7 +159,7 @@ impl RenderCache {
 }
 
 /// Render a unit directory. Errors name the directory and the cause.
-pub fn render(spec: &RenderSpec) -> Result<Vec<Value>, String> {
+pub fn render(spec: &RenderSpec, keys: &Decryptor) -> Result<Vec<Value>, String> {
     let dir = std::fs::canonicalize(&spec.dir)
         .map_err(|e| format!("path {}: {e}", spec.dir.display()))?;
     if !dir.is_dir() {
@@ -120,16 +198,17 @@ pub fn render(spec: &RenderSpec) -> Result<Vec<Value>, String> {
         reorder: Reorder::None,
         ..Default::default()
     };
-    let objects = if generated || changed {
-        let fs = Overlay {
-            file: kfile.clone(),
-            content: flotilla_model::yaml::emit(&kustomization).into_bytes(),
-        };
-        flotilla_kustomize::build_with(&fs, &dir, &options)
-    } else {
-        flotilla_kustomize::build_with(&DiskFs, &dir, &options)
-    }
-    .map_err(|e| format!("building {}: {e}", dir.display()))?;
+    let fs = Overlay {
+        kustomization: (generated || changed).then(|| {
+            (
+                kfile.clone(),
+                flotilla_model::yaml::emit(&kustomization).into_bytes(),
+            )
+        }),
+        keys: spec.decrypt.then_some(keys),
+    };
+    let objects = flotilla_kustomize::build_with(&fs, &dir, &options)
+        .map_err(|e| format!("building {}: {e}", dir.display()))?;
     match &spec.substitution {
         Some(s) => objects
             .into_iter()
@@ -259,23 +338,42 @@ pub fn substitute_object(obj: Value, s: &Substitution) -> Result<Value, String> 
     }
 }
 
-/// The disk, with one kustomization file replaced (or added).
-struct Overlay {
-    file: PathBuf,
-    content: Vec<u8>,
+/// The disk, with one kustomization file replaced (or added) and, when
+/// asked, SOPS-encrypted files decrypted as they are read (so the MAC is
+/// checked over the file as written, before kustomize reorders anything).
+struct Overlay<'a> {
+    kustomization: Option<(PathBuf, Vec<u8>)>,
+    keys: Option<&'a Decryptor>,
 }
 
-impl FileSystem for Overlay {
+impl Overlay<'_> {
+    fn is_kfile(&self, path: &Path) -> bool {
+        self.kustomization.as_ref().is_some_and(|(f, _)| f == path)
+    }
+}
+
+impl FileSystem for Overlay<'_> {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        if path == self.file {
-            return Ok(self.content.clone());
+        if let Some((file, content)) = &self.kustomization
+            && path == file
+        {
+            return Ok(content.clone());
         }
-        DiskFs.read(path)
+        let bytes = DiskFs.read(path)?;
+        match self.keys {
+            Some(keys) => match keys.decrypt_file(path, &bytes) {
+                Ok(Some(plain)) => Ok(plain),
+                Ok(None) => Ok(bytes),
+                Err(e) => Err(io::Error::other(e)),
+            },
+            None => Ok(bytes),
+        }
     }
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
         let mut names = DiskFs.read_dir(path)?;
-        let name = self.file.file_name().and_then(|n| n.to_str());
-        if let (true, Some(name)) = (Some(path) == self.file.parent(), name)
+        if let Some((file, _)) = &self.kustomization
+            && Some(path) == file.parent()
+            && let Some(name) = file.file_name().and_then(|n| n.to_str())
             && !names.iter().any(|n| n == name)
         {
             names.push(name.to_owned());
@@ -284,10 +382,10 @@ impl FileSystem for Overlay {
         Ok(names)
     }
     fn is_dir(&self, path: &Path) -> bool {
-        path != self.file && DiskFs.is_dir(path)
+        !self.is_kfile(path) && DiskFs.is_dir(path)
     }
     fn exists(&self, path: &Path) -> bool {
-        path == self.file || DiskFs.exists(path)
+        self.is_kfile(path) || DiskFs.exists(path)
     }
 }
 
@@ -326,10 +424,13 @@ mod tests {
         );
         let k = generate_kustomization(t.path()).unwrap();
         assert_eq!(k["resources"], json!(["a.yaml", "kust", "sub/b.yaml"]));
-        let objs = render(&RenderSpec {
-            dir: t.path().into(),
-            ..Default::default()
-        })
+        let objs = render(
+            &RenderSpec {
+                dir: t.path().into(),
+                ..Default::default()
+            },
+            &Decryptor::default(),
+        )
         .unwrap();
         let names: Vec<_> = objs
             .iter()
@@ -356,7 +457,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let objs = render(&spec).unwrap();
+        let objs = render(&spec, &Decryptor::default()).unwrap();
         assert_eq!(objs.len(), 1);
         let o = &objs[0];
         assert_eq!(o["metadata"]["name"], "p-cfg");
@@ -378,7 +479,7 @@ mod tests {
             variables: BTreeMap::new(),
             strict: true,
         });
-        let e = render(&strict).unwrap_err();
+        let e = render(&strict, &Decryptor::default()).unwrap_err();
         assert!(
             e.contains("ConfigMap/shop/p-cfg") && e.contains("replicas"),
             "{e}"
@@ -399,10 +500,13 @@ mod tests {
 
     #[test]
     fn missing_directory_is_named() {
-        let e = render(&RenderSpec {
-            dir: "/no/such/dir".into(),
-            ..Default::default()
-        })
+        let e = render(
+            &RenderSpec {
+                dir: "/no/such/dir".into(),
+                ..Default::default()
+            },
+            &Decryptor::default(),
+        )
         .unwrap_err();
         assert!(e.contains("/no/such/dir"), "{e}");
     }

@@ -66,6 +66,19 @@ fn the_example_fleet_renders_both_environments() {
     assert_eq!(env(&production, "LOG_LEVEL"), "warn");
     assert_eq!(env(&production, "CLUSTER"), "production");
     assert_eq!(env(&staging, "TIER"), "frontend");
+    // The SOPS-encrypted Secret is decrypted (MAC verified) for both clusters.
+    for d in &desired {
+        let apps = d.units.iter().find(|u| u.name == "apps").unwrap();
+        let secret = apps
+            .objects
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == "Secret")
+            .unwrap();
+        assert!(secret.get("sops").is_none());
+        assert_eq!(secret["stringData"]["username"], "web");
+    }
     let agent = |cluster: usize| {
         let m = desired[cluster]
             .units
@@ -83,4 +96,54 @@ fn the_example_fleet_renders_both_environments() {
     assert_eq!(agent(0)["retention"], "3d");
     assert_eq!(agent(1)["retention"], "30d");
     assert_eq!(agent(0)["scrape_interval"], "60s");
+}
+
+/// A copy of the example fleet to modify.
+fn example_copy() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleet");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(src.join("."))
+        .arg(t.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    t
+}
+
+fn apps_error(dir: &Path) -> String {
+    let fleet = Fleet::load(&dir.join("flotilla.yaml")).unwrap();
+    let desired = flotilla_fleet::resolve(&fleet, &[&fleet.clusters[0]], &RenderCache::default());
+    let apps = desired[0].units.iter().find(|u| u.name == "apps").unwrap();
+    apps.objects.as_ref().unwrap_err().clone()
+}
+
+#[test]
+fn encrypted_secrets_need_decryption_and_a_key_and_never_leak() {
+    let t = example_copy();
+    let apps = t.path().join("clusters/common/apps.yaml");
+    let text = std::fs::read_to_string(&apps).unwrap();
+    let cut = text.find("  # web-db.sops.yaml").unwrap();
+    std::fs::write(&apps, &text[..cut]).unwrap();
+    let e = apps_error(t.path());
+    assert!(
+        e.contains("Secret/shop/web-db is SOPS-encrypted") && e.contains("spec.decryption"),
+        "{e}"
+    );
+    std::fs::write(&apps, &text).unwrap();
+
+    // With the wrong key the MAC cannot be checked: a clear error, no value.
+    // A freshly generated, unrelated test identity.
+    std::fs::write(
+        t.path().join("keys/example.agekey"),
+        "AGE-SECRET-KEY-1CR5KR9PKCN6T0204FGDV7W5TJHLK4T5604QL00ZXKC6HR73EEM7SHADPXT\n",
+    )
+    .unwrap();
+    let e = apps_error(t.path());
+    assert!(
+        e.contains("web-db.sops.yaml") && e.contains("SOPS decryption failed"),
+        "{e}"
+    );
+    assert!(!e.contains("example-only-not-a-real-password"), "{e}");
 }
