@@ -22,6 +22,11 @@
 //!   compared with live state over the fields flotilla owns, and a dry-run
 //!   apply is sent only where that comparison cannot decide.
 //! - Secret values never appear in plans, diffs or errors.
+//! - Conflicts: fields another *applier* owns, or an object labelled for
+//!   another unit, block the apply (nothing is written) unless
+//!   `force_conflicts`. Fields flotilla applied before and someone changed
+//!   imperatively (an `Update` manager such as `kubectl edit`) are drift:
+//!   reported as such and taken back on the next apply.
 //! - All per-cluster state is held by [`ClusterHandle`]; there are no globals.
 
 pub mod compare;

@@ -585,6 +585,20 @@ impl ClusterHandle {
             change.diff = Some(render::create_text(&d.obj));
             return change;
         };
+        if let Some(other) = live["metadata"]["labels"][crate::UNIT_LABEL].as_str()
+            && other
+                != d.obj["metadata"]["labels"][crate::UNIT_LABEL]
+                    .as_str()
+                    .unwrap_or_default()
+            && !opts.force_conflicts
+        {
+            // Two units claiming one object would flip it back and forth.
+            change.action = Action::Conflict;
+            change.reason = Some(format!(
+                "owned by unit {other} (use --force-conflicts to move it to this unit)"
+            ));
+            return change;
+        }
         if live["metadata"]["deletionTimestamp"].is_string() {
             // Applying to an object being deleted would be lost (or, for a
             // namespace, refused): wait until it is gone, then create it.

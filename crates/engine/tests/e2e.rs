@@ -705,3 +705,51 @@ async fn inventory_spans_chunks_and_shrinks() {
     assert_eq!(h.inventory(n).await.unwrap().unwrap().len(), 900);
     assert_eq!(names_in_unit(&h, n, n).await.len(), 900);
 }
+
+#[tokio::test]
+async fn an_object_of_another_unit_is_a_conflict_unless_forced() {
+    let Some((_c, ns, h)) = setup("e2e-units").await else {
+        return;
+    };
+    let n = &ns.name;
+    let first = format!("{n}-a");
+    let second = format!("{n}-b");
+    h.apply(
+        &Unit::new(first.clone(), vec![cm(n, "shared", "a")]),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    let err = h
+        .apply(
+            &Unit::new(second.clone(), vec![cm(n, "shared", "b")]),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains(&format!("owned by unit {first}")), "{msg}");
+    let opts = ApplyOptions {
+        force_conflicts: true,
+        ..Default::default()
+    };
+    h.apply(
+        &Unit::new(second.clone(), vec![cm(n, "shared", "b")]),
+        &opts,
+    )
+    .await
+    .unwrap();
+    // The first unit no longer prunes it: it belongs to the second now.
+    let r = h
+        .apply(
+            &Unit::new(first.clone(), vec![cm(n, "other", "x")]),
+            &apply_prune(),
+        )
+        .await
+        .unwrap();
+    assert!(r.pruned.is_empty(), "{:?}", r.pruned);
+    assert_eq!(
+        configmaps(h.client(), n).get("shared").await.unwrap().data["data"]["key"],
+        "b"
+    );
+}
