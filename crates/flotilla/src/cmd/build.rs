@@ -63,7 +63,11 @@ pub async fn run(args: Args, _global: &Global) -> anyhow::Result<ExitCode> {
         // Sibling bases render on all cores; the output is the same.
         parallel: true,
     };
-    let text = flotilla_kustomize::build_to_string(&args.dir, &options)?;
+    let objects = flotilla_kustomize::build(&args.dir, &options)?;
+    let text = flotilla_model::yaml::emit_stream(&objects);
+    // The process ends right after printing: freeing a large tree object by
+    // object would only add time.
+    std::mem::forget(objects);
     match &args.output {
         Some(path) => std::fs::write(path, text.as_bytes())
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?,
