@@ -142,6 +142,25 @@ pub struct GitSpec {
     pub semver: Option<String>,
     #[serde(default)]
     pub commit: Option<String>,
+    /// Credentials for this repository only (never sent anywhere else).
+    #[serde(default)]
+    pub auth: Option<GitAuthSpec>,
+}
+
+/// Where a Git source's credentials come from; never the credential itself.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitAuthSpec {
+    /// HTTP basic auth: environment variables holding the user name and password/token.
+    #[serde(default)]
+    pub username_env: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// ssh: a private key file, and optionally a known_hosts file.
+    #[serde(default)]
+    pub ssh_key_file: Option<String>,
+    #[serde(default)]
+    pub known_hosts_file: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]

@@ -622,20 +622,80 @@ fn normalise(p: &Path) -> PathBuf {
 fn source_root(fleet: &Fleet, name: &str) -> Result<SourceRoot, String> {
     let spec = fleet.source(name).map_err(|e| format!("{e:#}"))?;
     if let Some(g) = &spec.git {
-        return Err(format!(
-            "source {name}: Git source {} cannot be fetched yet (the Git source engine has not landed); use a local path",
-            g.url
-        ));
+        return git_source_root(fleet, name, g);
     }
     let dir = fleet
         .resolve_path(spec.path.as_deref().unwrap_or("."))
         .map_err(|e| format!("source {name}: {e:#}"))?;
     let dir = std::fs::canonicalize(&dir)
         .map_err(|e| format!("source {name}: {}: {e}", dir.display()))?;
-    Ok(SourceRoot {
-        revision: git_revision(&dir),
-        dir,
-    })
+    // A work tree's checked-out commit, else a digest of the directory's content.
+    let revision = git_revision(&dir).or_else(|| {
+        flotilla_source::SourceCache::new(flotilla_source::SourceCache::default_dir())
+            .local(&dir)
+            .ok()
+            .map(|c| c.revision)
+    });
+    Ok(SourceRoot { revision, dir })
+}
+
+/// Fetch a Git source into the content-addressed cache (`$FLOTILLA_CACHE_DIR`,
+/// else `~/.cache/flotilla`), shallowly, at its pin (default: branch `main`).
+fn git_source_root(
+    fleet: &Fleet,
+    name: &str,
+    g: &crate::config::GitSpec,
+) -> Result<SourceRoot, String> {
+    use flotilla_source::{GitAuth, GitSource, Pin, SourceCache};
+    let pin = if let Some(c) = &g.commit {
+        Pin::Commit(c.clone())
+    } else if let Some(t) = &g.tag {
+        Pin::Tag(t.clone())
+    } else if let Some(r) = &g.semver {
+        Pin::Semver(r.clone())
+    } else {
+        Pin::Branch(g.branch.clone().unwrap_or_else(|| "main".into()))
+    };
+    let mut source = GitSource::new(g.url.clone(), pin);
+    if let Some(a) = &g.auth {
+        let env = |var: &Option<String>, what: &str| -> Result<String, String> {
+            let var = var
+                .as_deref()
+                .ok_or_else(|| format!("source {name}: auth needs {what}"))?;
+            std::env::var(var)
+                .map_err(|_| format!("source {name}: environment variable {var} is not set"))
+        };
+        if let Some(key) = &a.ssh_key_file {
+            let path = |p: &str| {
+                fleet
+                    .resolve_path(p)
+                    .map_err(|e| format!("source {name}: {e:#}"))
+            };
+            source = source.with_auth(GitAuth::SshKey {
+                private_key: path(key)?,
+                known_hosts: a.known_hosts_file.as_deref().map(path).transpose()?,
+            });
+        } else {
+            source = source.with_auth(GitAuth::Basic {
+                username: env(&a.username_env, "usernameEnv")?,
+                password: env(&a.password_env, "passwordEnv")?,
+            });
+        }
+    }
+    // gix's blocking transport must not run on an async runtime's thread.
+    let fetched = std::thread::scope(|scope| {
+        scope
+            .spawn(|| SourceCache::new(SourceCache::default_dir()).fetch(&source))
+            .join()
+    });
+    match fetched {
+        Ok(Ok(checkout)) => Ok(SourceRoot {
+            dir: checkout.path,
+            revision: Some(checkout.revision),
+        }),
+        Ok(Err(e)) => Err(format!("source {name}: {e}")),
+        Err(_) => Err(format!("source {name}: the fetch failed unexpectedly")),
+    }
 }
 
 /// The checked-out commit of the Git work tree holding `dir`, in Flux's
