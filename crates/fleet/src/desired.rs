@@ -360,6 +360,10 @@ fn flux_units(
     };
     let (mut queue, plain, helm): (VecDeque<Value>, Vec<Value>, Option<String>) =
         split(&root_objects);
+    // Flux GitRepository objects found along the way, fetchable as sources.
+    let mut repos: BTreeMap<String, crate::config::GitSpec> = BTreeMap::new();
+    let mut repo_roots: HashMap<String, Result<SourceRoot, String>> = HashMap::new();
+    collect_git_repositories(&root_objects, &mut repos);
     pool.extend(plain.iter().cloned());
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut root_claimed = false;
@@ -429,15 +433,25 @@ fn flux_units(
                 }
             }
         }
-        let src = match flux_source(fleet, &k, &root_source) {
-            Ok(s) => s,
-            Err(e) => {
-                unit.objects = Err(e);
-                units.push(unit);
-                continue;
-            }
+        let found = match flux_source(fleet, &k, &root_source) {
+            Ok(s) => source(&s),
+            Err(e) => match k
+                .spec
+                .source_ref
+                .as_ref()
+                .and_then(|r| repos.get(&r.name).map(|g| (r, g)))
+            {
+                // A GitRepository from the repository itself: fetched as Flux would.
+                Some((r, g)) => repo_roots
+                    .entry(r.name.clone())
+                    .or_insert_with(|| {
+                        git_source_root(fleet, &format!("GitRepository {}", r.name), g)
+                    })
+                    .clone(),
+                None => Err(e),
+            },
         };
-        let sroot = match source(&src) {
+        let sroot = match found {
             Ok(r) => r,
             Err(e) => {
                 unit.objects = Err(e);
@@ -497,6 +511,7 @@ fn flux_units(
             root_claimed = true;
         }
         let (nested, plain, helm) = split(&objects);
+        collect_git_repositories(&objects, &mut repos);
         queue.extend(nested);
         unit.objects = if let Some(h) = helm {
             Err(h)
@@ -521,6 +536,40 @@ fn flux_units(
             None => Ok(Arc::new(plain)),
         };
         units.push(u);
+    }
+}
+
+/// Flux `GitRepository` objects: name -> URL and ref (Flux's default ref is
+/// branch `master`). Credentials (`secretRef`) live in clusters and are not read.
+fn collect_git_repositories(
+    objects: &[Value],
+    repos: &mut BTreeMap<String, crate::config::GitSpec>,
+) {
+    for o in objects {
+        if flux::group_of(o) != flux::SOURCE_GROUP || o["kind"] != "GitRepository" {
+            continue;
+        }
+        let (Some(name), Some(url)) = (o["metadata"]["name"].as_str(), o["spec"]["url"].as_str())
+        else {
+            continue;
+        };
+        let r = &o["spec"]["ref"];
+        let text = |k: &str| r[k].as_str().map(str::to_owned);
+        let mut spec = crate::config::GitSpec {
+            url: url.to_owned(),
+            branch: text("branch"),
+            tag: text("tag"),
+            semver: text("semver"),
+            commit: text("commit"),
+            auth: None,
+        };
+        if [&spec.branch, &spec.tag, &spec.semver, &spec.commit]
+            .iter()
+            .all(|p| p.is_none())
+        {
+            spec.branch = Some("master".into());
+        }
+        repos.entry(name.to_owned()).or_insert(spec);
     }
 }
 
@@ -580,7 +629,7 @@ fn flux_source(fleet: &Fleet, k: &FluxKustomization, root_source: &str) -> Resul
         return Ok(root_source.to_owned());
     }
     Err(format!(
-        "Flux Kustomization {}: GitRepository {} is not mapped to a fleet source (add it to a source's fluxNames)",
+        "Flux Kustomization {}: GitRepository {} is neither in the repository nor mapped to a fleet source (add it to a source's fluxNames)",
         k.id(),
         r.name
     ))
@@ -838,6 +887,68 @@ mod tests {
         assert_eq!(
             nested.objects.as_ref().unwrap_err(),
             "Helm not supported yet: HelmRelease/db/redis"
+        );
+    }
+
+    #[test]
+    fn flux_git_repositories_are_fetched_as_sources() {
+        let upstream = tempfile::tempdir().unwrap();
+        write(upstream.path(), "deploy/cm.yaml", &cm("from-git"));
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .current_dir(upstream.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        git(&["init", "-q", "-b", "release"]);
+        git(&["add", "-A"]);
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "-m",
+            "x",
+        ]);
+        let t = tempfile::tempdir().unwrap();
+        let url = format!("file://{}", upstream.path().display());
+        write(
+            t.path(),
+            "clusters/x/sources.yaml",
+            &format!(
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: {url}\n  ref:\n    branch: release\n"
+            ),
+        );
+        write(
+            t.path(),
+            "clusters/x/app.yaml",
+            &ks("app", "./deploy", &[]).replace("name: flux-system}", "name: podinfo}"),
+        );
+        write(
+            t.path(),
+            "flotilla.yaml",
+            "apiVersion: flotilla.dev/v1alpha1\nkind: Fleet\nclusters:\n- {name: x, kubeconfig: {path: k}, fluxPath: clusters/x}\n",
+        );
+        let fleet = Fleet::load(&t.path().join("flotilla.yaml")).unwrap();
+        let d = &resolve(&fleet, &[&fleet.clusters[0]], &RenderCache::default())[0];
+        let app = d.units.iter().find(|u| u.name == "app").unwrap();
+        let objs = app.objects.as_ref().unwrap();
+        assert_eq!(objs[0]["metadata"]["name"], "from-git");
+        assert!(
+            app.revision
+                .as_deref()
+                .unwrap()
+                .starts_with("release@sha1:"),
+            "{:?}",
+            app.revision
         );
     }
 
