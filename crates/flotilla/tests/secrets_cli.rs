@@ -296,10 +296,7 @@ fn seal_unseal_and_keys() {
     ok(cmd(d, &key)
         .args(["secrets", "keys", "generate", "--bits", "2048"])
         .output()
-        .map(|o| {
-            std::fs::write(d.join("new-key.yaml"), &o.stdout).unwrap();
-            o
-        })
+        .inspect(|o| std::fs::write(d.join("new-key.yaml"), &o.stdout).unwrap())
         .unwrap());
     let new_key: serde_json::Value = serde_json::from_value(flotilla_yaml_to_json(
         &std::fs::read_to_string(d.join("new-key.yaml")).unwrap(),
