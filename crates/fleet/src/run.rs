@@ -66,16 +66,25 @@ async fn write_record(
 }
 
 /// Units recorded on the cluster that the fleet no longer puts there.
+///
+/// Returns the recorded units and those to prune. Nothing is pruned while
+/// any unit of the cluster failed to render: a broken Flux directory or
+/// Kustomization hides the units below it, which must not read as removal.
 async fn removed_units(
     handle: &ClusterHandle,
     fleet: &str,
     d: &ClusterDesired,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<(BTreeSet<String>, Vec<String>)> {
     let recorded = read_record(handle, fleet).await?;
-    Ok(recorded
-        .into_iter()
-        .filter(|r| !d.units.iter().any(|u| u.name == *r))
-        .collect())
+    if d.units.iter().any(|u| u.objects.is_err()) {
+        return Ok((recorded, vec![]));
+    }
+    let removable = recorded
+        .iter()
+        .filter(|r| !d.units.iter().any(|u| u.name == **r))
+        .cloned()
+        .collect();
+    Ok((recorded, removable))
 }
 
 /// How many clusters are worked on at once.
@@ -258,7 +267,7 @@ async fn plan_cluster(fleet: &Fleet, d: ClusterDesired, prune: bool) -> ClusterP
     }
     if let (Some(h), true) = (&handle, prune && d.error.is_none()) {
         match removed_units(h, &fleet.name, &d).await {
-            Ok(removed) => {
+            Ok((_, removed)) => {
                 for name in removed {
                     let opts = PlanOptions {
                         prune: true,
@@ -510,7 +519,9 @@ async fn sync_cluster(
     // Prune units this fleet applied here before but no longer targets.
     let mut record: BTreeSet<String> = d.units.iter().map(|u| u.name.clone()).collect();
     match removed_units(&handle, &fleet.name, &d).await {
-        Ok(removed) => {
+        Ok((recorded, removed)) => {
+            // Units kept back (not removable now) stay recorded.
+            record.extend(recorded.into_iter().filter(|r| !removed.contains(r)));
             for unit_name in removed {
                 let started = Instant::now();
                 let opts = ApplyOptions {

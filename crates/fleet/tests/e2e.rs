@@ -557,6 +557,51 @@ async fn a_depends_on_chain_applies_in_order_and_stops_at_a_failure() {
                 c.name
             );
         }
+        // Dropping `web` from the fleet while `db` cannot render must not
+        // prune it: a broken render is not a removal.
+        let without_web = |db_path: &str| {
+            units(db_path)
+                .lines()
+                .filter(|l| !l.contains(&format!("name: {}", names[2])))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+        };
+        repo.write(
+            "flotilla.yaml",
+            &format!("{head}{}", without_web("no-such-dir")),
+        );
+        let (r, _) = sync(repo.fleet()).await;
+        for c in &clusters {
+            let u = &cluster_result(&r, &c.name).units;
+            assert!(
+                !u.iter().any(|x| x.outcome == "removed"),
+                "{}: {u:?}",
+                c.name
+            );
+            assert!(
+                configmap(c, &ns, "web").await.is_some(),
+                "web kept on {}",
+                c.name
+            );
+        }
+        // Once everything renders again, the dropped unit is pruned.
+        repo.write("flotilla.yaml", &format!("{head}{}", without_web("db")));
+        let (r, _) = sync(repo.fleet()).await;
+        assert!(r.converged(), "{}", describe(&r));
+        for c in &clusters {
+            let u = &cluster_result(&r, &c.name).units;
+            assert!(
+                u.iter()
+                    .any(|x| x.unit == names[2] && x.outcome == "removed"),
+                "{}: {u:?}",
+                c.name
+            );
+            assert!(
+                configmap(c, &ns, "web").await.is_none(),
+                "web pruned on {}",
+                c.name
+            );
+        }
     };
     outcome.await;
     cleanup(&clusters, std::slice::from_ref(&ns), &names, &fleet_name).await;
