@@ -4,7 +4,14 @@
 //! kustomize's real output: exact text, then as data.
 //!
 //! The test fails when the counts fall below `conformance-floor.txt`, or when
-//! a case fails that `conformance-known-failures.txt` does not list.
+//! a case fails that `conformance-known-failures.txt` does not list. Every
+//! case is also built with bases on several threads, which must give the
+//! same result.
+//!
+//! Knobs: `CASE=substring` runs matching cases only (no floor check),
+//! `DUMP_DIR=dir` writes each output there, `SHOW_ERRORS=1` prints the
+//! message of every rejected error case. Run with `-- --nocapture` to see
+//! the table.
 
 use flotilla_kustomize::{BuildOptions, LoadRestrictor, MemFs, Reorder, build_with};
 use serde_json::Value;
