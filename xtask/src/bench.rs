@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 const KUSTOMIZE_VERSION: &str = "v5.5.0";
 
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target"))
@@ -48,7 +48,7 @@ fn kustomize_bin() -> Result<PathBuf> {
 }
 
 /// The flotilla binary, built in release mode.
-fn flotilla() -> Result<PathBuf> {
+pub(crate) fn flotilla() -> Result<PathBuf> {
     if let Some(f) = std::env::var_os("FLOTILLA") {
         return Ok(PathBuf::from(f));
     }
@@ -63,13 +63,13 @@ fn flotilla() -> Result<PathBuf> {
     Ok(target_dir().join("release").join("flotilla"))
 }
 
-struct Run {
-    ok: bool,
-    stdout: Vec<u8>,
-    stderr: String,
-    elapsed: Duration,
+pub(crate) struct Run {
+    pub(crate) ok: bool,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: String,
+    pub(crate) elapsed: Duration,
     /// User + system CPU time of the child: robust on a busy machine.
-    cpu: Duration,
+    pub(crate) cpu: Duration,
 }
 
 /// CPU time (user + system) of all waited-for children so far.
@@ -84,7 +84,7 @@ fn children_cpu() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-fn run(cmd: &Path, args: &[String], cwd: &Path) -> Result<Run> {
+pub(crate) fn run(cmd: &Path, args: &[String], cwd: &Path) -> Result<Run> {
     let cpu_before = children_cpu();
     let start = Instant::now();
     let out = Command::new(cmd)
@@ -137,7 +137,7 @@ fn json_strings(text: &str, key: &str) -> Vec<String> {
     }
 }
 
-fn ratio(k: Duration, f: Duration) -> f64 {
+pub(crate) fn ratio(k: Duration, f: Duration) -> f64 {
     k.as_secs_f64() / f.as_secs_f64().max(1e-9)
 }
 
