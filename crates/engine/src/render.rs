@@ -77,9 +77,16 @@ pub fn mask_secrets(before: Option<&mut Value>, after: Option<&mut Value>) {
             }
         }
     }
+    // `get_mut`, not indexing: `obj["metadata"]["annotations"]` on a Secret
+    // without annotations would insert `annotations: null` into the plan.
     for obj in [before, after].into_iter().flatten() {
-        if let Some(ann) = obj["metadata"]["annotations"].as_object_mut() {
+        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
+            && let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut)
+        {
             ann.remove("kubectl.kubernetes.io/last-applied-configuration");
+            if ann.is_empty() {
+                meta.remove("annotations");
+            }
         }
     }
 }
@@ -254,6 +261,33 @@ mod tests {
             "{c}"
         );
         assert!(c.contains("token"), "{c}");
+    }
+
+    #[test]
+    fn secret_create_without_annotations_shows_no_null_annotations() {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "ns"},
+            "type": "Opaque", "data": {"password": "aHVudGVyMg=="}});
+        let c = create_text(&secret);
+        assert!(!c.contains("annotations"), "{c}");
+        assert!(!c.contains("null"), "{c}");
+        assert!(!c.contains("aHVudGVyMg"), "{c}");
+        assert!(c.contains("name: s") && c.contains("password"), "{c}");
+
+        let mut before = secret.clone();
+        let mut after = secret.clone();
+        mask_secrets(Some(&mut before), Some(&mut after));
+        assert!(before["metadata"].get("annotations").is_none(), "{before}");
+        assert!(after["metadata"].get("annotations").is_none(), "{after}");
+
+        // Emptied by removing last-applied: dropped rather than shown as `{}`.
+        let only_last_applied = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+            "data": {"k": "dg=="}});
+        let mut masked = only_last_applied.clone();
+        mask_secrets(None, Some(&mut masked));
+        assert!(masked["metadata"].get("annotations").is_none(), "{masked}");
     }
 
     #[test]
