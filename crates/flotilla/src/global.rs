@@ -8,8 +8,11 @@ pub struct Global {
     /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, action = ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Path to the kubeconfig file (like kubectl; default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long, global = true, env = "KUBECONFIG", value_name = "PATH")]
+    /// Path to the kubeconfig file (like kubectl; default: the files in
+    /// $KUBECONFIG, merged, then ~/.kube/config).
+    // Not `env = "KUBECONFIG"`: that variable is a path *list* (and may be
+    // empty); kube's own loading reads it the way kubectl does.
+    #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (like kubectl).
     #[arg(long, global = true, value_name = "NAME")]
