@@ -9,6 +9,8 @@
 //!     owner: platform@example.com
 //!     kubeconfig: {path: ~/.kube/prod, context: prod}   # or server/caFile/credentials
 //!     fluxPath: clusters/production                     # optional Flux cluster directory
+//!     sealedSecrets: unseal          # or controller (default): see SealedSecretsPolicy
+//!     sealingKeysNamespace: kube-system                 # with unseal: where the keys are
 //! sources:
 //!   - name: repo
 //!     path: .                                           # a local directory (default source)
@@ -89,6 +91,40 @@ pub struct ClusterSpec {
     /// Extra substitution variables for every unit on this cluster.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    /// What plan and sync do with SealedSecret objects on this cluster.
+    #[serde(default)]
+    pub sealed_secrets: SealedSecretsPolicy,
+    /// With `sealedSecrets: unseal`: the namespace holding the cluster's
+    /// sealing keys (default `kube-system`, the controller's).
+    #[serde(default)]
+    pub sealing_keys_namespace: Option<String>,
+}
+
+/// `clusters[].sealedSecrets` in the fleet file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SealedSecretsPolicy {
+    /// Apply SealedSecrets as they are, for a controller installed in the cluster.
+    #[default]
+    Controller,
+    /// Unseal them at apply time with the sealing keys read from the cluster
+    /// (every active key tried); the cluster needs no controller.
+    Unseal,
+}
+
+impl ClusterSpec {
+    /// The engine's mode for this cluster's SealedSecrets.
+    pub fn sealed_secret_mode(&self) -> flotilla_secrets::engine::SealedSecretMode {
+        use flotilla_secrets::engine::SealedSecretMode;
+        match self.sealed_secrets {
+            SealedSecretsPolicy::Controller => SealedSecretMode::Controller,
+            SealedSecretsPolicy::Unseal => SealedSecretMode::Unseal {
+                keys_namespace: self.sealing_keys_namespace.clone().unwrap_or_else(|| {
+                    flotilla_secrets::sealed::cluster::DEFAULT_CONTROLLER_NAMESPACE.to_owned()
+                }),
+            },
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -467,6 +503,24 @@ impl Fleet {
                     bail!("{at}: clientCertificateFile and clientKeyFile go together");
                 }
             }
+            match (&c.sealing_keys_namespace, c.sealed_secrets) {
+                (Some(_), SealedSecretsPolicy::Controller) => bail!(
+                    "{at}: sealingKeysNamespace needs sealedSecrets: unseal (a controller reads its own keys)"
+                ),
+                (Some(ns), SealedSecretsPolicy::Unseal) => {
+                    let valid = !ns.is_empty()
+                        && ns.len() <= 63
+                        && ns
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                        && !ns.starts_with('-')
+                        && !ns.ends_with('-');
+                    if !valid {
+                        bail!("{at}: sealingKeysNamespace {ns:?} is not a valid namespace name");
+                    }
+                }
+                (None, _) => {}
+            }
             if let Some(s) = &c.flux_source {
                 self.source(s).with_context(|| at.clone())?;
             }
@@ -773,6 +827,71 @@ mod tests {
         ))
         .unwrap_err();
         assert!(format!("{e:#}").contains("names cluster ghost"), "{e:#}");
+    }
+
+    #[test]
+    fn sealed_secrets_policy_per_cluster() {
+        use flotilla_secrets::engine::SealedSecretMode;
+        let f = parse(&format!(
+            "{HEAD}clusters:\n\
+             - name: plain\n  kubeconfig: {{path: k}}\n\
+             - name: ctl\n  kubeconfig: {{path: k}}\n  sealedSecrets: controller\n\
+             - name: un\n  kubeconfig: {{path: k}}\n  sealedSecrets: unseal\n\
+             - name: unkeys\n  kubeconfig: {{path: k}}\n  sealedSecrets: unseal\n  sealingKeysNamespace: sealing-keys\n"
+        ))
+        .unwrap();
+        let modes: Vec<SealedSecretMode> = f
+            .clusters
+            .iter()
+            .map(ClusterSpec::sealed_secret_mode)
+            .collect();
+        assert_eq!(
+            modes,
+            [
+                SealedSecretMode::Controller,
+                SealedSecretMode::Controller,
+                SealedSecretMode::Unseal {
+                    keys_namespace: "kube-system".into()
+                },
+                SealedSecretMode::Unseal {
+                    keys_namespace: "sealing-keys".into()
+                },
+            ]
+        );
+
+        let e = parse(&format!(
+            "{HEAD}clusters:\n- name: a\n  kubeconfig: {{path: k}}\n  sealedSecrets: decrypt\n"
+        ))
+        .unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains("fleet.yaml: clusters[0] (a): unknown variant `decrypt`")
+                && msg.contains("controller")
+                && msg.contains("unseal"),
+            "{msg}"
+        );
+
+        let e = parse(&format!(
+            "{HEAD}clusters:\n- name: a\n  kubeconfig: {{path: k}}\n  sealingKeysNamespace: keys\n"
+        ))
+        .unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains(
+                "fleet file fleet.yaml: cluster a: sealingKeysNamespace needs sealedSecrets: unseal"
+            ),
+            "{msg}"
+        );
+
+        let e = parse(&format!(
+            "{HEAD}clusters:\n- name: a\n  kubeconfig: {{path: k}}\n  sealedSecrets: unseal\n  sealingKeysNamespace: Bad_NS\n"
+        ))
+        .unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains("fleet file fleet.yaml: cluster a: sealingKeysNamespace \"Bad_NS\" is not a valid namespace name"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -223,6 +223,8 @@ mod tests {
                 flux_path: None,
                 flux_source: None,
                 variables: Default::default(),
+                sealed_secrets: Default::default(),
+                sealing_keys_namespace: None,
             },
             units: vec![DesiredUnit {
                 name: "apps".into(),

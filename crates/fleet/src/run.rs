@@ -188,6 +188,53 @@ where
     out
 }
 
+/// The unit as the cluster gets it: SealedSecrets unsealed with the
+/// cluster's keys when its policy says so (keys read once per unit). A
+/// SealedSecret that cannot be opened fails the whole unit.
+async fn prepare_unit(
+    handle: &ClusterHandle,
+    cluster: &crate::config::ClusterSpec,
+    mut unit: Unit,
+) -> anyhow::Result<Unit> {
+    let mode = cluster.sealed_secret_mode();
+    if mode == flotilla_secrets::engine::SealedSecretMode::Controller {
+        return Ok(unit);
+    }
+    let client = handle.client();
+    let default_namespace = client.default_namespace();
+    let sealed: Vec<String> = unit
+        .objects
+        .iter()
+        .filter(|o| flotilla_secrets::sealed::is_sealed_secret(o))
+        .map(|o| {
+            format!(
+                "SealedSecret {}/{}",
+                o["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or(default_namespace),
+                o["metadata"]["name"].as_str().unwrap_or("<unnamed>")
+            )
+        })
+        .collect();
+    let objects = std::mem::take(&mut unit.objects);
+    unit.objects = flotilla_secrets::engine::prepare_for_apply(
+        client,
+        objects,
+        &mode,
+        Some(default_namespace),
+    )
+    .await
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "unit {}: unsealing {} for cluster {}: {e}; nothing of the unit was applied",
+            unit.name,
+            sealed.join(", "),
+            cluster.name
+        )
+    })?;
+    Ok(unit)
+}
+
 fn engine_unit(u: &DesiredUnit) -> Option<Unit> {
     let objects = u.objects.as_ref().ok()?;
     let mut unit = Unit::new(u.name.clone(), objects.as_ref().clone());
@@ -234,7 +281,11 @@ async fn plan_cluster(fleet: &Fleet, d: ClusterDesired, prune: bool) -> ClusterP
                     prune: prune && u.prune,
                     ..Default::default()
                 };
-                match h.plan(&unit, &opts).await {
+                let planned = match prepare_unit(h, &d.cluster, unit).await {
+                    Ok(unit) => h.plan(&unit, &opts).await,
+                    Err(e) => Err(e),
+                };
+                match planned {
                     Ok(p) => UnitPlan {
                         unit: p.unit.clone(),
                         revision: p.revision.clone(),
@@ -506,7 +557,7 @@ async fn sync_cluster(
             index,
             total,
         });
-        let result = sync_unit(&handle, u, &failed, opts).await;
+        let result = sync_unit(&handle, &d.cluster, u, &failed, opts).await;
         if result.outcome != "converged" && result.outcome != "suspended" {
             failed.insert(u.name.clone());
         }
@@ -580,6 +631,7 @@ async fn sync_cluster(
 
 async fn sync_unit(
     handle: &ClusterHandle,
+    cluster: &crate::config::ClusterSpec,
     u: &DesiredUnit,
     failed: &BTreeSet<String>,
     opts: &SyncOptions,
@@ -609,6 +661,14 @@ async fn sync_unit(
         out.problems
             .push(u.objects.as_ref().err().cloned().unwrap_or_default());
         return out;
+    };
+    let unit = match prepare_unit(handle, cluster, unit).await {
+        Ok(unit) => unit,
+        Err(e) => {
+            out.problems.push(format!("{e:#}"));
+            out.duration_ms = started.elapsed().as_millis();
+            return out;
+        }
     };
     if !u.wait_for.is_empty()
         && let Err(e) = wait_healthy(handle, &u.wait_for, u.timeout, u.rules.as_deref()).await
@@ -818,6 +878,14 @@ async fn status_cluster(fleet: &Fleet, d: ClusterDesired) -> ClusterStatus {
             Err(e) => s.error = Some(format!("{e:#}")),
         }
         if let (Some(unit), true) = (engine_unit(u), s.last_sync.is_some()) {
+            let unit = match prepare_unit(&handle, &d.cluster, unit).await {
+                Ok(unit) => unit,
+                Err(e) => {
+                    s.error = Some(format!("{e:#}"));
+                    units.push(s);
+                    continue;
+                }
+            };
             match handle
                 .plan(
                     &unit,

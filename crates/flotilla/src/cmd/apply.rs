@@ -4,6 +4,7 @@ use crate::exit;
 use crate::global::{Global, OutputFormat};
 use anyhow::Context as _;
 use flotilla_engine::{ApplyOptions, ClusterHandle, PlanOptions, Unit, WaitOptions};
+use flotilla_secrets::engine::SealedSecretMode;
 use serde_json::Value;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ pub struct DiffArgs {
     /// Plan delete-and-recreate for immutable-field changes.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    sealed: SealedSecretsArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -68,6 +71,84 @@ pub struct ApplyArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t)]
     output: OutputFormat,
+    #[command(flatten)]
+    sealed: SealedSecretsArgs,
+}
+
+/// What `diff`/`apply` do with SealedSecret objects.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SealedSecretsFlag {
+    /// Apply SealedSecrets unchanged; an installed controller unseals them.
+    #[default]
+    Controller,
+    /// Unseal them here with the target cluster's active sealing keys and
+    /// apply the Secrets; the cluster needs no controller.
+    Unseal,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SealedSecretsArgs {
+    /// SealedSecrets: `controller` applies them as they are (for an installed
+    /// controller); `unseal` turns them into Secrets with the cluster's keys.
+    #[arg(long = "sealed-secrets", value_enum, default_value_t)]
+    sealed_secrets: SealedSecretsFlag,
+    /// With --sealed-secrets unseal: the namespace holding the cluster's
+    /// sealing keys (labelled like the controller's).
+    #[arg(long, default_value = flotilla_secrets::sealed::cluster::DEFAULT_CONTROLLER_NAMESPACE)]
+    sealing_keys_namespace: String,
+}
+
+impl SealedSecretsArgs {
+    pub fn mode(&self) -> SealedSecretMode {
+        match self.sealed_secrets {
+            SealedSecretsFlag::Controller => SealedSecretMode::Controller,
+            SealedSecretsFlag::Unseal => SealedSecretMode::Unseal {
+                keys_namespace: self.sealing_keys_namespace.clone(),
+            },
+        }
+    }
+}
+
+/// Replace SealedSecrets by their Secrets when unsealing, with the keys of
+/// the target cluster. Fails as a whole, so no part of the unit is applied
+/// when one SealedSecret cannot be opened.
+async fn prepare_objects(
+    cluster: &ClusterHandle,
+    unit: &str,
+    objects: Vec<Value>,
+    sealed: &SealedSecretsArgs,
+) -> anyhow::Result<Vec<Value>> {
+    let mode = sealed.mode();
+    let client = cluster.client();
+    let default_namespace = client.default_namespace();
+    let sealed_names: Vec<String> = objects
+        .iter()
+        .filter(|o| flotilla_secrets::sealed::is_sealed_secret(o))
+        .map(|o| {
+            let meta = &o["metadata"];
+            format!(
+                "SealedSecret {}/{}",
+                meta["namespace"].as_str().unwrap_or(default_namespace),
+                meta["name"].as_str().unwrap_or("<unnamed>")
+            )
+        })
+        .collect();
+    flotilla_secrets::engine::prepare_for_apply(
+        client,
+        objects,
+        &mode,
+        Some(default_namespace),
+    )
+    .await
+    // The error's own text only: its source repeats it.
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "unit {unit}: unsealing {} for cluster {} (sealing keys from namespace {}): {e}; nothing was applied",
+            sealed_names.join(", "),
+            cluster.name(),
+            sealed.sealing_keys_namespace
+        )
+    })
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -175,6 +256,7 @@ fn print_json(value: &impl serde::Serialize, format: OutputFormat) -> anyhow::Re
 pub async fn diff(args: DiffArgs, global: &Global) -> anyhow::Result<ExitCode> {
     let objects = read_manifests(&args.files)?;
     let cluster = connect(global).await?;
+    let objects = prepare_objects(&cluster, &args.unit, objects, &args.sealed).await?;
     let unit = Unit::new(args.unit, objects);
     let opts = PlanOptions {
         prune: true,
@@ -218,6 +300,7 @@ pub async fn apply(args: ApplyArgs, global: &Global) -> anyhow::Result<ExitCode>
         None => None,
     };
     let cluster = connect(global).await?;
+    let objects = prepare_objects(&cluster, &args.unit, objects, &args.sealed).await?;
     let mut unit = Unit::new(args.unit, objects);
     unit.revision = args.revision;
     let opts = ApplyOptions {
