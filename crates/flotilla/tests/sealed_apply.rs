@@ -398,4 +398,62 @@ async fn sealed_secret_for_cluster_a_is_applied_as_a_secret_on_b_after_a_key_res
 
     prune_unit(b, &controller_unit);
     prune_unit(b, &unit);
+    assert!(secrets_b.get_opt("db").await.unwrap().is_none());
+
+    // 9. The fleet: a cluster with `sealedSecrets: unseal` gets the Secret
+    //    from plan and sync the same way.
+    let fleet_dir = dir.path().join("fleet");
+    std::fs::create_dir_all(fleet_dir.join("apps")).unwrap();
+    std::fs::write(fleet_dir.join("apps/sealed.yaml"), &sealed_text).unwrap();
+    let fleet_file = fleet_dir.join("flotilla.yaml");
+    let fleet_unit = format!("{unit}-fleet");
+    let write_fleet = |units: &str| {
+        std::fs::write(
+            &fleet_file,
+            format!(
+                "apiVersion: flotilla.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: {name}}}\nclusters:\n\
+                 - name: b\n  kubeconfig: {{path: {kc}, context: {ctx}}}\n  sealedSecrets: unseal\n  sealingKeysNamespace: {keys}\n\
+                 units:{units}",
+                name = fleet_unit,
+                kc = b.kubeconfig.display(),
+                ctx = b.context,
+                keys = keys_b.name,
+            ),
+        )
+        .unwrap();
+    };
+    write_fleet(&format!(
+        "\n- name: {fleet_unit}\n  path: apps\n  renderer: plain\n"
+    ));
+    let fleet_path = fleet_file.to_str().unwrap();
+    let plan = succeed(flotilla(
+        b,
+        &["plan", "--fleet", fleet_path, "--show-creates"],
+        &[],
+    ));
+    let out = String::from_utf8_lossy(&plan.stdout);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(SECRET_VALUE);
+    assert!(
+        out.contains(&format!("+ Secret/{}/db", app.name))
+            && !out.contains("SealedSecret")
+            && !out.contains(SECRET_VALUE)
+            && !out.contains(&b64)
+            && !out.contains("annotations: null"),
+        "{out}"
+    );
+    succeed(flotilla(b, &["sync", "--fleet", fleet_path], &[]));
+    let secret = secrets_b
+        .get_opt("db")
+        .await
+        .unwrap()
+        .expect("the Secret on B from fleet sync");
+    assert_eq!(
+        secret.data.expect("Secret data")["password"].0,
+        SECRET_VALUE.as_bytes()
+    );
+    assert!(!has_sealed_secret(client_b.clone(), &app.name, "db").await);
+    // The unit leaves the fleet: sync prunes it.
+    write_fleet(" []\n");
+    succeed(flotilla(b, &["sync", "--fleet", fleet_path], &[]));
+    assert!(secrets_b.get_opt("db").await.unwrap().is_none());
 }
