@@ -350,6 +350,46 @@ pub async fn apply(args: ApplyArgs, global: &Global) -> anyhow::Result<ExitCode>
 mod tests {
     use super::*;
 
+    #[derive(clap::Parser)]
+    struct ApplyCli {
+        #[command(flatten)]
+        args: ApplyArgs,
+    }
+
+    fn parse_apply(extra: &[&str]) -> Result<ApplyArgs, clap::Error> {
+        use clap::Parser as _;
+        let base = ["apply", "-f", "x.yaml", "--unit", "u"];
+        ApplyCli::try_parse_from(base.iter().chain(extra)).map(|c| c.args)
+    }
+
+    #[test]
+    fn sealed_secrets_flag_defaults_to_the_controller() {
+        let a = parse_apply(&[]).unwrap();
+        assert_eq!(a.sealed.mode(), SealedSecretMode::Controller);
+        let a = parse_apply(&["--sealed-secrets", "unseal"]).unwrap();
+        assert_eq!(
+            a.sealed.mode(),
+            SealedSecretMode::Unseal {
+                keys_namespace: "kube-system".into()
+            }
+        );
+        let a = parse_apply(&[
+            "--sealed-secrets",
+            "unseal",
+            "--sealing-keys-namespace",
+            "keys",
+        ])
+        .unwrap();
+        assert_eq!(
+            a.sealed.mode(),
+            SealedSecretMode::Unseal {
+                keys_namespace: "keys".into()
+            }
+        );
+        let e = parse_apply(&["--sealed-secrets", "decrypt"]).unwrap_err();
+        assert!(e.to_string().contains("decrypt"), "{e}");
+    }
+
     #[test]
     fn durations() {
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
