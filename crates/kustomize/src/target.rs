@@ -398,8 +398,9 @@ impl<'a, 's> Target<'a, 's> {
             let docs = flotilla_model::yaml::parse_stream(&text)
                 .map_err(|e| KustomizeError::new(format!("{crd}: {}", e.message)))?;
             for d in docs {
+                // `crds:` only feeds transformer configs; kustomize never
+                // uses these schemas for strategic merges.
                 crate::crds::add_crd_config(&mut crd_tc, &d)?;
-                let _ = Arc::make_mut(&mut self.session.schema.borrow_mut().schema).add_crd(&d);
             }
         }
         if !crd_tc.is_empty() {
