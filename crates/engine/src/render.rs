@@ -150,12 +150,22 @@ pub fn to_yaml(obj: &Value) -> String {
     flotilla_model::yaml::emit(obj)
 }
 
-/// A unified diff between two texts, `before`/`after` as file labels.
+/// A unified diff from live to desired state (headers `live` and `desired`).
 pub fn unified_diff(before: &str, after: &str, context: usize) -> String {
+    unified_diff_labeled(before, after, ("live", "desired"), context)
+}
+
+/// A unified diff between two texts, with `labels` as the file headers.
+pub fn unified_diff_labeled(
+    before: &str,
+    after: &str,
+    labels: (&str, &str),
+    context: usize,
+) -> String {
     similar::TextDiff::from_lines(before, after)
         .unified_diff()
         .context_radius(context)
-        .header("live", "desired")
+        .header(labels.0, labels.1)
         .to_string()
 }
 

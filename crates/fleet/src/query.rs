@@ -178,9 +178,11 @@ pub fn compare(a: &ClusterDesired, b: &ClusterDesired) -> Comparison {
                 let mut before = lo.clone();
                 let mut after = ro.clone();
                 flotilla_engine::render::mask_secrets(Some(&mut before), Some(&mut after));
-                let diff = flotilla_engine::render::unified_diff(
+                // Headers name the clusters: this is desired vs desired, not live.
+                let diff = flotilla_engine::render::unified_diff_labeled(
                     &flotilla_engine::render::to_yaml(&before),
                     &flotilla_engine::render::to_yaml(&after),
+                    (&c.a, &c.b),
                     3,
                 );
                 c.different.push(Difference {

@@ -130,6 +130,10 @@ fn compare_and_where_read_the_desired_state() {
     );
     assert!(stdout.contains("differs: Deployment/shop/web"), "{stdout}");
     assert!(stdout.contains("+  replicas: 3"), "{stdout}");
+    assert!(
+        stdout.contains("--- staging\n+++ production\n"),
+        "diff headers name the clusters: {stdout}"
+    );
 
     let out = flotilla(&["where", "ghcr.io/acme/web", "--fleet", fleet, "-o", "json"]);
     let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
