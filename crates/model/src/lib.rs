@@ -17,6 +17,7 @@
 //!   and against go-yaml itself on generated values); it never fails.
 //! - Neither side panics on any input.
 
+pub mod gojson;
 pub mod object;
 pub mod yaml;
 

@@ -37,6 +37,7 @@ use std::fmt;
 
 pub use emit::{format_number, key_order};
 pub use parse::Dialect;
+pub use scalar::is_yaml_float;
 
 /// A YAML document could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -164,7 +164,7 @@ pub fn resolve_plain(s: &str) -> Scalar {
         if let Some(i) = parse_go_int(&plain) {
             return Scalar::Int(i);
         }
-        if is_yaml_float(&plain)
+        if flotilla_model::yaml::is_yaml_float(&plain)
             && let Ok(f) = plain.parse::<f64>()
         {
             return Scalar::Float(f);
@@ -203,46 +203,6 @@ fn parse_go_int(s: &str) -> Option<i64> {
     let magnitude = i128::from_str_radix(digits, radix).ok()?;
     let v = if neg { -magnitude } else { magnitude };
     i64::try_from(v).ok()
-}
-
-/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
-fn is_yaml_float(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
-        i += 1;
-    }
-    let digits = |i: &mut usize| {
-        let start = *i;
-        while *i < b.len() && b[*i].is_ascii_digit() {
-            *i += 1;
-        }
-        *i - start
-    };
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        if digits(&mut i) == 0 {
-            return false;
-        }
-    } else {
-        if digits(&mut i) == 0 {
-            return false;
-        }
-        if i < b.len() && b[i] == b'.' {
-            i += 1;
-            digits(&mut i);
-        }
-    }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
-            i += 1;
-        }
-        if digits(&mut i) == 0 {
-            return false;
-        }
-    }
-    i == b.len()
 }
 
 /// The timestamp forms go-yaml v3 accepts (RFC 3339, `2006-1-2T15:4:5.999999999Z07:00`,

@@ -93,7 +93,7 @@ pub fn resolve_plain(s: &str, schema: Schema) -> Resolved {
             if let Some(u) = go_parse_uint_base0(&plain) {
                 return Resolved::Uint(u);
             }
-            if is_yaml_style_float(&plain)
+            if is_yaml_float(&plain)
                 && let Some(f) = go_parse_float(&plain)
             {
                 return Resolved::Float(f);
@@ -159,7 +159,9 @@ fn is_base60_float(s: &str) -> bool {
 }
 
 /// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
-fn is_yaml_style_float(s: &str) -> bool {
+/// Whether a plain scalar matches go-yaml's float pattern (before the
+/// `.inf`/`.nan` forms).
+pub fn is_yaml_float(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'+' || b[i] == b'-') {

@@ -180,28 +180,6 @@ fn s(v: &Val) -> Result<&str, String> {
     }
 }
 
-fn go_json_string(v: &str) -> String {
-    let mut out = String::from("\"");
-    for c in v.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn go_quote(v: &str) -> String {
     // strconv.Quote for printable text: escape \ and " and control characters.
     let mut out = String::from("\"");
@@ -238,7 +216,7 @@ fn call(f: &str, args: &[Val], data: &BTreeMap<String, String>) -> Result<Val, S
         }
         "toJson" => {
             want(1)?;
-            go_json_string(s(&args[0])?)
+            flotilla_model::gojson::string(s(&args[0])?)
         }
         "quote" => args
             .iter()

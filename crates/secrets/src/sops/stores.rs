@@ -468,28 +468,6 @@ fn insert_path(node: &mut Node, segs: &[Seg], value: &str) {
     }
 }
 
-/// Go `json.Marshal` string escaping (HTML-safe: `<`, `>`, `&` escaped).
-fn json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// JSON as sops writes it: `json.Indent` with a tab.
 fn emit_json(node: &Node, depth: usize, out: &mut String) {
     let pad = |d: usize, out: &mut String| out.push_str(&"\t".repeat(d));
@@ -509,7 +487,7 @@ fn emit_json(node: &Node, depth: usize, out: &mut String) {
             out.push_str("{\n");
             for (n, (k, v)) in pairs.iter().enumerate() {
                 pad(depth + 1, out);
-                json_string(k, out);
+                flotilla_model::gojson::write_string(k, out);
                 out.push_str(": ");
                 emit_json(v, depth + 1, out);
                 if n + 1 < pairs.len() {
@@ -547,7 +525,7 @@ fn emit_json(node: &Node, depth: usize, out: &mut String) {
             Scalar::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Scalar::Int(i) => out.push_str(&i.to_string()),
             Scalar::Float(f) => out.push_str(&format_float_json(*f)),
-            Scalar::Str(s) | Scalar::Time(s) => json_string(s, out),
+            Scalar::Str(s) | Scalar::Time(s) => flotilla_model::gojson::write_string(s, out),
         },
     }
 }
