@@ -23,7 +23,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     name = "flotilla",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = "Exit codes: 0 success; 1 error; 2 usage error; 3 ran but not converged \
+                  (unhealthy, timed out, cluster unreachable); 4 changes pending \
+                  (diff/plan with --exit-code)."
 )]
 struct Cli {
     #[command(flatten)]
@@ -54,7 +57,7 @@ enum Command {
     Where(cmd::fleet::WhereArgs),
     /// How two clusters' desired states differ, object by object.
     Compare(cmd::fleet::CompareArgs),
-    /// Run the controller: keep the fleet converged, serve metrics and a web view.
+    /// Run the controller (not implemented yet: exits with an error).
     Serve(cmd::fleet::ServeArgs),
     /// Print version information.
     Version(cmd::version::Args),

@@ -31,6 +31,10 @@ fn help_lists_every_subcommand() {
             "`flotilla --help` does not list `{cmd}`:\n{text}"
         );
     }
+    assert!(
+        text.contains("Exit codes: 0 success"),
+        "`flotilla --help` documents the exit codes"
+    );
     for flag in ["--kubeconfig", "--context", "--verbose"] {
         assert!(
             text.contains(flag),
