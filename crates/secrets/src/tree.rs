@@ -397,23 +397,29 @@ pub fn format_float_yaml(f: f64) -> String {
     let (digits, dp) = shortest_digits(f);
     let exp = dp - 1;
     if !(-4..6).contains(&exp) {
-        // %e form: d.ddde±XX (at least two exponent digits)
-        let mut out = String::new();
-        if f < 0.0 {
-            out.push('-');
-        }
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        out.push_str(&format!("{:02}", exp.abs()));
-        out
+        // %e form with at least two exponent digits.
+        exponent_form(f < 0.0, &digits, exp, 2)
     } else {
         format_float_f(f)
     }
+}
+
+/// `d.ddde±X`: the shortest digits in exponent form, the exponent padded to
+/// `exp_width` digits (strconv's 'e' pads to 2, encoding/json does not pad).
+fn exponent_form(negative: bool, digits: &str, exp: i32, exp_width: usize) -> String {
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    out.push_str(&digits[..1]);
+    if digits.len() > 1 {
+        out.push('.');
+        out.push_str(&digits[1..]);
+    }
+    out.push('e');
+    out.push(if exp < 0 { '-' } else { '+' });
+    out.push_str(&format!("{:0exp_width$}", exp.abs()));
+    out
 }
 
 /// Go `encoding/json` float formatting (ES6-like): 'f' in [1e-6, 1e21), else 'e'.
@@ -421,20 +427,7 @@ pub fn format_float_json(f: f64) -> String {
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let (digits, dp) = shortest_digits(f);
-        let exp = dp - 1;
-        let mut out = String::new();
-        if f < 0.0 {
-            out.push('-');
-        }
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        out.push_str(&format!("{}", exp.abs()));
-        out
+        exponent_form(f < 0.0, &digits, dp - 1, 1)
     } else {
         format_float_f(f)
     }
